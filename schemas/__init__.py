@@ -1,0 +1,28 @@
+"""The contracts of every Salvo topic: pydantic v2 models, strict on types, times and bounds."""
+
+from schemas.alert import Alert, AlertStatus
+from schemas.base import SEVERITY_RANK, Category, Lang, Severity
+from schemas.deadletter import DeadLetter, RejectReason
+from schemas.event import Bound, Classification, ClassifiedEvent, Evidence, Facts
+from schemas.news import NewsItem
+from schemas.strike import StrikeReport
+from schemas.subscription import Subscription
+
+__all__ = [
+    "SEVERITY_RANK",
+    "Alert",
+    "AlertStatus",
+    "Bound",
+    "Category",
+    "Classification",
+    "ClassifiedEvent",
+    "DeadLetter",
+    "Evidence",
+    "Facts",
+    "Lang",
+    "NewsItem",
+    "RejectReason",
+    "Severity",
+    "StrikeReport",
+    "Subscription",
+]

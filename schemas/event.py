@@ -1,0 +1,82 @@
+"""`ClassifiedEvent`: what the classifier made of a news item or strike report (`events.classified`).
+
+The classification part (`Classification`) is what `salvo classify` prints; the event adds where the
+item came from and its event time, which is all the rules need.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from schemas.base import Category, Contract, Identifier, Lang, NonNegative, ShortText
+
+Feed = Literal["news", "strikes"]
+Qualifier = Literal["about", "at_least", "at_most", "range"]
+MissileClass = Literal["ballistic", "cruise", "guided", "other"]
+CountedFact = Literal[
+    "drones", "missiles", "destroyed", "killed", "injured", "casualties", "children", "regions_count"
+]
+
+
+class Bound(Contract):
+    """How a non-exact number was stated: "nearly 400" is about 400, "up to 50" at most 50."""
+
+    qualifier: Qualifier
+    low: NonNegative | None = None
+    high: NonNegative | None = None
+
+
+class Facts(Contract):
+    """The numbers and places that alerts are made of; `None` means the text gives no number."""
+
+    drones: NonNegative | None = None
+    missiles: NonNegative | None = None
+    missile_classes: dict[MissileClass, NonNegative] = {}
+    destroyed: NonNegative | None = None
+    killed: NonNegative | None = None
+    injured: NonNegative | None = None
+    casualties: NonNegative | None = None
+    children: NonNegative | None = None
+    regions_count: NonNegative | None = None
+    regions: Annotated[list[ShortText], Field(max_length=32)] = []
+    places: Annotated[list[ShortText], Field(max_length=64)] = []
+    bounds: dict[CountedFact, Bound] = {}
+
+
+class Evidence(Contract):
+    """A span of the text that decided part of the result, so an operator can see why."""
+
+    kind: ShortText
+    text: Annotated[str, Field(max_length=512)]
+    start: NonNegative
+    end: NonNegative
+    rule: ShortText | None = None
+
+
+class Classification(Contract):
+    """The classifier's verdict on one text."""
+
+    category: Category
+    subtypes: list[ShortText] = []
+    also: list[Category] = []
+    historical: bool = False
+    confidence: Annotated[float, Field(ge=0.0, le=1.0)]
+    lang: Lang
+    evidence: Annotated[list[Evidence], Field(max_length=64)] = []
+    facts: Facts = Facts()
+
+
+class ClassifiedEvent(Classification):
+    """A classified item with its origin and event time; `occurred_at` drives every window."""
+
+    id: Identifier
+    feed: Feed
+    source: ShortText
+    occurred_at: AwareDatetime
+    ingested_at: AwareDatetime
+    title: Annotated[str, Field(min_length=1, max_length=1_000)]
+    url: Annotated[str, Field(max_length=2_048)] | None = None
+    weapon_model: ShortText | None = None
+    replay: ShortText | None = None

@@ -1,0 +1,29 @@
+"""`NewsItem`: one story on the `news.raw` topic, as any news feed adapter must deliver it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field
+
+from schemas.base import FeedContract, Identifier, Lang, ShortText
+
+MAX_TITLE = 1_000
+MAX_BODY = 20_000
+
+
+class NewsItem(FeedContract):
+    """A headline and optional body. `published_at` is the event time Salvo's windows run on."""
+
+    id: Identifier
+    source: ShortText
+    url: Annotated[str, Field(max_length=2_048)] | None = None
+    published_at: AwareDatetime
+    title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE)]
+    body: Annotated[str, Field(max_length=MAX_BODY)] = ""
+    lang: Lang | None = None
+
+    @property
+    def text(self) -> str:
+        """Headline and body as one text: the classifier reads both, headline first."""
+        return f"{self.title}\n{self.body}" if self.body else self.title
