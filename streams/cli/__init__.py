@@ -1,0 +1,27 @@
+"""The `salvo` command: one typer app whose sub-commands live in one module per area."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="salvo",
+    help="Real-time alerts for conflict news on Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    """The explicit table of sub-command modules: each adds its commands to `app`."""
+    # cli-registry: one import and one `register(app)` per area, in this order.
+    from streams.cli import core
+
+    core.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register()
+    app()
