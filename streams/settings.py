@@ -1,0 +1,52 @@
+"""Process configuration for every Salvo command: environment variables `SALVO_*`, overridable by flags."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SalvoSettings(BaseSettings):
+    """Frozen once built, so every component of one process sees the same configuration.
+
+    :param bootstrap_servers: Kafka bootstrap list; the embedded broker listens on 127.0.0.1:9092.
+    :param topic_prefix: prepended to every topic name, to run several pipelines (or a replay) on one cluster.
+    :param partitions: partition count of the raw topics; rules and alerts stay at one partition so that
+        every rule sees one event-time order (see README, "Topics").
+    :param store: Faust table store; `rocksdb://` keeps window and outbox state across restarts.
+    :param producer_max_batch_size: one record per batch on the Tansu broker, whose end offsets are wrong
+        after multi-record batches (changelog recovery comes up short otherwise); unset for Apache Kafka.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SALVO_", frozen=True, extra="ignore")
+
+    app_id: str = "salvo"
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    partitions: int = Field(default=4, ge=1, le=256)
+    replication_factor: int = Field(default=1, ge=1)
+    store: str = "rocksdb://"
+    data_dir: Path = Path(".salvo")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=0, le=65535)
+    rules_file: Path | None = None
+    allowed_lateness_s: float = Field(default=3600.0, ge=0)
+    tick_interval_s: float = Field(default=5.0, gt=0)
+    max_message_bytes: int = Field(default=1_000_000, ge=1_024)
+    producer_max_batch_size: int | None = None
+    session_timeout_s: float = Field(default=10.0, gt=0)
+    heartbeat_interval_s: float = Field(default=1.0, gt=0)
+    api_token: SecretStr | None = None
+    log_level: str = "WARNING"
+
+    @property
+    def allowed_lateness(self) -> timedelta:
+        """Lateness as a timedelta, the unit the rule engine works in."""
+        return timedelta(seconds=self.allowed_lateness_s)
+
+    def topic(self, name: str) -> str:
+        """The full name of one of Salvo's topics under this configuration's prefix."""
+        return f"{self.topic_prefix}{name}"
