@@ -1,0 +1,71 @@
+"""`/healthz` and `/readyz` served by a real aiohttp server on a free port."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from streams.health import Readiness, add_health_routes
+
+
+class Flags:
+    """Mutable answers for the three checks, as a worker's state would change over its start-up."""
+
+    def __init__(self) -> None:
+        self.connected = False
+        self.assigned = False
+        self.recovered = False
+
+    def readiness(self) -> Readiness:
+        return Readiness(lambda: self.connected, lambda: self.assigned, lambda: self.recovered)
+
+
+async def serve(readiness: Readiness) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    add_health_routes(app.router, readiness)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def get(url: str) -> tuple[int, dict[str, object]]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.json()
+
+
+async def test_ready_only_when_connected_assigned_and_recovered() -> None:
+    flags = Flags()
+    runner, base = await serve(flags.readiness())
+    try:
+        assert await get(f"{base}/healthz") == (200, {"alive": True})
+        status, body = await get(f"{base}/readyz")
+        assert status == 503
+        assert body == {"ready": False, "checks": {"connected": False, "assigned": False, "recovered": False}}
+
+        flags.connected = flags.assigned = True
+        status, body = await get(f"{base}/readyz")
+        assert (status, body["checks"]) == (503, {"connected": True, "assigned": True, "recovered": False})
+
+        flags.recovered = True
+        assert await get(f"{base}/readyz") == (
+            200, {"ready": True, "checks": {"connected": True, "assigned": True, "recovered": True}}
+        )
+        # Alive throughout, ready or not: a rebalance must not get the worker restarted.
+        assert (await get(f"{base}/healthz"))[0] == 200
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("failing", ["connected", "assigned", "recovered"])
+def test_a_check_that_raises_means_not_ready(failing: str) -> None:
+    def boom() -> bool:
+        raise RuntimeError("consumer not started")
+
+    checks = {"connected": lambda: True, "assigned": lambda: True, "recovered": lambda: True, failing: boom}
+    report = Readiness(**checks).report()
+    assert report[failing] is False
+    assert sum(report.values()) == 2
