@@ -1,0 +1,347 @@
+"""`RuleEngine`: the pure alert-rule core on event time, shared by the live Faust worker and the backtest.
+
+State is an injected `MutableMapping[str, Any]` (a Faust table live, a dict in the backtest) holding plain
+JSON data under string keys; every change is assigned back (`state[k] = v`) because a Faust table only
+records assignments. The engine never reads the clock: the same events in the same order give the same
+alerts, byte for byte, live, replayed or backtested.
+
+Keys: `wm` (watermark), `idx|RULE` (open groups and buckets of a rule), `inc|RULE|GROUP` (open incident),
+`cd|RULE|GROUP` (last firing, for cooldowns), `w|RULE|GROUP|BUCKET` (window aggregate), `ep|RULE|GROUP`
+(firing window episode), `abs|RULE|GROUP` (absence: last seen, firing alert).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from alerts import incidents, windows
+from alerts.messages import AlertDraft, render
+from alerts.metrics import AlertMetrics
+from alerts.rules import (
+    AbsenceRule,
+    MatchRule,
+    Rule,
+    RuleSet,
+    SpikeRule,
+    ThresholdRule,
+    WindowRule,
+)
+from schemas.alert import Alert
+from schemas.event import ClassifiedEvent
+
+DEFAULT_LATENESS = timedelta(hours=6)
+_WM = "wm"
+
+
+class LateReason(Enum):
+    """Why an event was not applied: routed to the late topic and counted, never silently dropped."""
+
+    BEHIND_WATERMARK = "behind_watermark"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one event produced: alerts to publish, or `late` with its reason (send it to the late topic)."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    late: bool = False
+    reason: LateReason | None = None
+
+
+class RuleEngine:
+    """Evaluates every rule of a `RuleSet` on event time over a mutable state mapping."""
+
+    def __init__(self, rules: RuleSet, state: MutableMapping[str, Any], *,
+                 allowed_lateness: timedelta = DEFAULT_LATENESS, metrics: AlertMetrics | None = None) -> None:
+        """:param allowed_lateness: how far behind the newest event time an event may arrive and still count
+            (default 6 h: a regional command posts the night's figures the next morning).
+        :param metrics: optional metrics; the engine counts alerts and late events into it."""
+        self.rules = rules
+        self.state = state
+        self.lateness = int(allowed_lateness.total_seconds())
+        self.metrics = metrics
+
+    # -- watermark ----------------------------------------------------------------------------------
+    @property
+    def watermark(self) -> datetime | None:
+        """Max event time seen minus allowed lateness; None before the first event."""
+        mark = self._watermark()
+        return None if mark is None else windows.utc(mark)
+
+    def _watermark(self) -> int | None:
+        seen = self.state.get(_WM)
+        return None if seen is None else int(seen["max"]) - self.lateness
+
+    # -- public API ---------------------------------------------------------------------------------
+    def process(self, event: ClassifiedEvent) -> Outcome:
+        """Apply one event to every rule; an event behind the watermark is late and changes nothing."""
+        t = windows.epoch(event.occurred_at)
+        mark = self._watermark()
+        if mark is not None and t < mark:
+            if self.metrics:
+                self.metrics.late(LateReason.BEHIND_WATERMARK.value)
+            return Outcome(late=True, reason=LateReason.BEHIND_WATERMARK)
+        out: list[Alert] = []
+        seen = self.state.get(_WM)
+        if seen is None or t > seen["max"]:
+            self.state[_WM] = {"max": t}
+            out += self._close(t - self.lateness)
+        for rule in self.rules:
+            if isinstance(rule, AbsenceRule):
+                out += self._absence_seen(rule, event, t)
+            elif rule.filters.accepts(event):
+                if isinstance(rule, ThresholdRule | MatchRule):
+                    out += self._incident(rule, event, t)
+                else:
+                    out += self._window(rule, event, t)
+        return Outcome(alerts=self._counted(out))
+
+    def advance(self, now: datetime) -> list[Alert]:
+        """Close what the watermark has passed and check absence rules against `now`.
+
+        Live, a timer calls this with wall-clock `now`; the backtest with event time as it passes.
+        """
+        mark = self._watermark()
+        out = self._close(mark) if mark is not None else []
+        t = windows.epoch(now)
+        for rule in self.rules:
+            if isinstance(rule, AbsenceRule):
+                out += self._absence_check(rule, t)
+        if self.metrics:
+            self.metrics.observe(watermark_delay=None if mark is None else t - mark, state_size=len(self.state))
+        return self._counted(out)
+
+    # -- incidents: threshold and match rules ---------------------------------------------------------
+    def _incident(self, rule: ThresholdRule | MatchRule, event: ClassifiedEvent, t: int) -> list[Alert]:
+        if isinstance(rule, MatchRule):
+            if not rule.matches(event):
+                return []
+            value, severity = 1.0, rule.severity
+        else:
+            found = windows.fact_value(event, rule.fact)
+            value = found or 0.0
+            level = rule.severity_for(value) if found is not None else None
+            if level is None:
+                return []
+            severity = level
+        tolerance = int(rule.tolerance.total_seconds())
+        report = {"id": event.id, "source": event.url or event.source,
+                  "ingested": windows.epoch(event.ingested_at), "event": event.model_dump(mode="json")}
+        out = []
+        for group in windows.group_keys(event, rule.group_by):
+            key = f"inc|{rule.id}|{group}"
+            current = self.state.get(key)
+            if incidents.joins(current, t, tolerance):
+                change, updated = incidents.merge(current, severity=severity, value=value, event=report)
+                self.state[key] = updated
+                if change is incidents.Change.UPDATED:
+                    out.append(self._incident_alert(rule, group, updated, "updated"))
+                continue
+            if incidents.in_cooldown(self.state.get(f"cd|{rule.id}|{group}"), t, severity,
+                                     int(rule.cooldown.total_seconds())):
+                continue
+            opened = incidents.open_incident(rule_id=rule.id, group_key=group, t=t, severity=severity,
+                                             value=value, event=report)
+            self.state[key] = opened
+            self.state[f"cd|{rule.id}|{group}"] = {"at": t, "severity": severity}
+            self._index(rule.id, group, t + tolerance)
+            out.append(self._incident_alert(rule, group, opened, "firing"))
+        return out
+
+    def _incident_alert(self, rule: ThresholdRule | MatchRule, group: str, inc: dict[str, Any],
+                        status: str) -> Alert:
+        best = ClassifiedEvent.model_validate(inc["best"]["event"])
+        threshold = rule.threshold if isinstance(rule, ThresholdRule) else None
+        return render(rule, AlertDraft(
+            id=inc["id"], version=inc["version"], status=status, severity=inc["severity"], group=group,
+            value=inc["value"], threshold=threshold, starts_at=inc["anchor"], ends_at=None, event=best,
+            facts=best.facts, event_ids=inc["event_ids"], sources=inc["sources"],
+            first_ingested=inc["first_ingested"]))
+
+    # -- windows: window and spike rules --------------------------------------------------------------
+    def _window(self, rule: WindowRule | SpikeRule, event: ClassifiedEvent, t: int) -> list[Alert]:
+        value = windows.fact_value(event, rule.fact)
+        if value is None:
+            return []
+        size = int(rule.window.size.total_seconds())
+        out = []
+        for group in windows.group_keys(event, rule.group_by):
+            for start in windows.window_starts(t, rule.window):
+                key = f"w|{rule.id}|{group}|{start}"
+                prior = self.state.get(key)
+                if prior is None:
+                    self.state[f"bk|{rule.id}|{group}"] = [*(self.state.get(f"bk|{rule.id}|{group}") or []), start]
+                agg = windows.add_to_aggregate(prior or windows.new_aggregate(), event, value)
+                self.state[key] = agg
+                self._index(rule.id, group, start + size)
+                verdict = self._verdict(rule, group, start, agg)
+                if verdict is not None:
+                    out += self._episode(rule, group, start, agg, event, *verdict)
+        return out
+
+    def _verdict(self, rule: WindowRule | SpikeRule, group: str, start: int,
+                 agg: dict[str, Any]) -> tuple[str, float, float] | None:
+        """(severity, value, threshold) when the window meets the rule, else None."""
+        value = windows.aggregate_value(agg, rule.agg)
+        if isinstance(rule, WindowRule):
+            severity = rule.severity_for(value)
+            return None if severity is None else (severity, value, rule.threshold)
+        hop = int(rule.window.hop.total_seconds())
+        history = [self.state.get(f"w|{rule.id}|{group}|{start - i * hop}") for i in range(1, rule.baseline + 1)]
+        median = statistics.median(windows.aggregate_value(a, rule.agg) if a else 0.0 for a in history)
+        threshold = max(rule.factor * median, rule.floor)
+        return (rule.severity, value, threshold) if value >= threshold else None
+
+    def _episode(self, rule: WindowRule | SpikeRule, group: str, start: int, agg: dict[str, Any],
+                 event: ClassifiedEvent, severity: str, value: float, threshold: float) -> list[Alert]:
+        """A met window starts or extends the group's firing episode; only a higher severity re-alerts."""
+        key = f"ep|{rule.id}|{group}"
+        end = start + int(rule.window.size.total_seconds())
+        ep = self.state.get(key)
+        if ep is not None:
+            grown = {**ep, "until": max(ep["until"], end), "agg": agg if value > ep["value"] else ep["agg"],
+                     "value": max(value, ep["value"]), "event": ep["event"]}
+            higher = incidents.SEVERITY_RANK[severity] > incidents.SEVERITY_RANK[ep["severity"]]
+            if higher:
+                grown.update(severity=severity, version=ep["version"] + 1, event=event.model_dump(mode="json"))
+            self.state[key] = grown
+            return [self._episode_alert(rule, group, grown, "updated")] if higher else []
+        if incidents.in_cooldown(self.state.get(f"cd|{rule.id}|{group}"), start, severity,
+                                 int(rule.cooldown.total_seconds())):
+            return []
+        ep = {"id": incidents.alert_id(rule.id, group, start), "version": 1, "severity": severity,
+              "start": start, "until": end, "value": value, "threshold": threshold, "agg": agg,
+              "event": event.model_dump(mode="json")}
+        self.state[key] = ep
+        self.state[f"cd|{rule.id}|{group}"] = {"at": start, "severity": severity}
+        return [self._episode_alert(rule, group, ep, "firing")]
+
+    def _episode_alert(self, rule: WindowRule | SpikeRule, group: str, ep: dict[str, Any],
+                       status: str) -> Alert:
+        agg = ep["agg"]
+        event = ClassifiedEvent.model_validate(ep["event"])
+        facts = {"regions": agg["regions"][:32]}
+        if rule.fact is not None and rule.fact != "weapons" and rule.agg == "sum":
+            facts[rule.fact] = int(agg["sum"])
+        return render(rule, AlertDraft(
+            id=ep["id"], version=ep["version"], status=status, severity=ep["severity"], group=group,
+            value=ep["value"], threshold=ep["threshold"], starts_at=ep["start"],
+            ends_at=ep["until"] if status == "resolved" else None, event=event,
+            facts=event.facts.model_validate(facts), event_ids=agg["event_ids"], sources=agg["sources"],
+            first_ingested=agg["first_ingested"], window=(ep["start"], ep["until"])))
+
+    # -- closing: what the watermark has passed -------------------------------------------------------
+    def _index(self, rule_id: str, group: str, expires: int) -> None:
+        """Remember that (rule, group) holds state until `expires`, so closing never scans the table."""
+        key = f"idx|{rule_id}"
+        index = dict(self.state.get(key) or {})
+        if index.get(group, -1) < expires:
+            index[group] = expires
+            self.state[key] = index
+
+    def _close(self, mark: int) -> list[Alert]:
+        """Resolve episodes whose last met window has closed; drop state nothing can touch any more."""
+        out: list[Alert] = []
+        for rule in self.rules:
+            index = self.state.get(f"idx|{rule.id}")
+            if not index:
+                continue
+            keep = dict(index)
+            for group in sorted(index):
+                out += self._close_group(rule, group, mark)
+                if index[group] <= mark - self._retention(rule):
+                    del keep[group]
+            if keep != index:
+                self.state[f"idx|{rule.id}"] = keep
+        return out
+
+    def _retention(self, rule: Rule) -> int:
+        """How long past its end a bucket is kept: a spike's baseline needs its history."""
+        if isinstance(rule, SpikeRule):
+            return int(rule.window.hop.total_seconds()) * rule.baseline
+        return 0
+
+    def _close_group(self, rule: Rule, group: str, mark: int) -> list[Alert]:
+        out: list[Alert] = []
+        if isinstance(rule, ThresholdRule | MatchRule):
+            inc = self.state.get(f"inc|{rule.id}|{group}")
+            if inc is not None and inc["anchor"] + int(rule.tolerance.total_seconds()) < mark:
+                del self.state[f"inc|{rule.id}|{group}"]
+        elif isinstance(rule, WindowRule | SpikeRule):
+            ep = self.state.get(f"ep|{rule.id}|{group}")
+            if ep is not None and ep["until"] <= mark:
+                done = {**ep, "version": ep["version"] + 1}
+                del self.state[f"ep|{rule.id}|{group}"]
+                out.append(self._episode_alert(rule, group, done, "resolved"))
+            self._drop_buckets(rule, group, mark - self._retention(rule))
+        cd = self.state.get(f"cd|{rule.id}|{group}")
+        if cd is not None and cd["at"] + int(rule.cooldown.total_seconds()) < mark - self._retention(rule):
+            del self.state[f"cd|{rule.id}|{group}"]
+        return out
+
+    def _drop_buckets(self, rule: WindowRule | SpikeRule, group: str, before: int) -> None:
+        """Delete buckets that ended before `before` (`bk|RULE|GROUP` lists the starts that exist)."""
+        size = int(rule.window.size.total_seconds())
+        key = f"bk|{rule.id}|{group}"
+        starts = self.state.get(key) or []
+        keep = [s for s in starts if s + size > before]
+        if len(keep) == len(starts):
+            return
+        for s in starts:
+            if s + size <= before:
+                del self.state[f"w|{rule.id}|{group}|{s}"]
+        if keep:
+            self.state[key] = keep
+        else:
+            del self.state[key]
+
+    # -- absence --------------------------------------------------------------------------------------
+    def _absence_seen(self, rule: AbsenceRule, event: ClassifiedEvent, t: int) -> list[Alert]:
+        if not rule.filters.accepts(event):
+            return []
+        out = []
+        for group in windows.group_keys(event, rule.group_by):
+            key = f"abs|{rule.id}|{group}"
+            prior = self.state.get(key)
+            if prior is not None and t <= prior["last"] and prior["firing"] is None:
+                continue
+            if prior is not None and prior["firing"] is not None:
+                out.append(self._absence_alert(rule, group, prior, "resolved", ends=t))
+            self.state[key] = {"last": max(t, prior["last"]) if prior else t, "firing": None,
+                               "event": event.model_dump(mode="json")}
+            self._index(rule.id, group, 2**62)
+        return out
+
+    def _absence_check(self, rule: AbsenceRule, now: int) -> list[Alert]:
+        out = []
+        for group in sorted(self.state.get(f"idx|{rule.id}") or {}):
+            key = f"abs|{rule.id}|{group}"
+            seen = self.state.get(key)
+            if seen is None or seen["firing"] is not None:
+                continue
+            if now - seen["last"] >= int(rule.period.total_seconds()):
+                fired = {**seen, "firing": incidents.alert_id(rule.id, group, seen["last"])}
+                self.state[key] = fired
+                out.append(self._absence_alert(rule, group, fired, "firing", ends=None))
+        return out
+
+    def _absence_alert(self, rule: AbsenceRule, group: str, seen: dict[str, Any], status: str,
+                       ends: int | None) -> Alert:
+        event = ClassifiedEvent.model_validate(seen["event"])
+        silent = int(rule.period.total_seconds())
+        return render(rule, AlertDraft(
+            id=seen["firing"], version=2 if status == "resolved" else 1, status=status, severity=rule.severity,
+            group=group, value=silent, threshold=silent, starts_at=seen["last"], ends_at=ends, event=event,
+            facts=event.facts.model_validate({}), event_ids=[event.id], sources=[event.url or event.source],
+            first_ingested=None))
+
+    def _counted(self, alerts: list[Alert]) -> list[Alert]:
+        if self.metrics:
+            for alert in alerts:
+                self.metrics.alert(alert)
+        return alerts

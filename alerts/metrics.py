@@ -1,0 +1,46 @@
+"""Prometheus metrics of the alert core, built from an injected `CollectorRegistry` (one per test)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from schemas.alert import Alert
+
+_SEVERITIES = ("info", "warning", "critical")
+_STATUSES = ("firing", "updated", "resolved")
+LATE_REASONS = ("behind_watermark",)
+
+
+class AlertMetrics:
+    """Alerts by rule/severity/status, late events by reason, watermark delay and window state size."""
+
+    def __init__(self, registry: CollectorRegistry, *, rule_ids: list[str] | None = None) -> None:
+        """:param rule_ids: rules whose series are pre-created at zero, so dashboards see them at once."""
+        self.alerts = Counter("salvo_alerts_total", "Alert versions emitted.",
+                              ["rule", "severity", "status"], registry=registry)
+        self.late_events = Counter("salvo_late_events_total", "Events behind the watermark, sent to the late topic.",
+                                   ["reason"], registry=registry)
+        self.watermark_delay = Gauge("salvo_watermark_delay_seconds",
+                                     "How far the event-time watermark trails the clock.", registry=registry)
+        self.state_size = Gauge("salvo_window_state_keys", "Keys held in the rule engine's state table.",
+                                registry=registry)
+        for reason in LATE_REASONS:
+            self.late_events.labels(reason=reason)
+        for rule in rule_ids or []:
+            for severity in _SEVERITIES:
+                for status in _STATUSES:
+                    self.alerts.labels(rule=rule, severity=severity, status=status)
+
+    def alert(self, alert: Alert) -> None:
+        """Count one emitted alert version."""
+        self.alerts.labels(rule=alert.rule_id, severity=alert.severity, status=alert.status).inc()
+
+    def late(self, reason: str) -> None:
+        """Count one late event."""
+        self.late_events.labels(reason=reason).inc()
+
+    def observe(self, *, watermark_delay: float | None, state_size: int) -> None:
+        """Record the watermark delay (when known) and the state size, on each `advance`."""
+        if watermark_delay is not None:
+            self.watermark_delay.set(watermark_delay)
+        self.state_size.set(state_size)
