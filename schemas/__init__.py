@@ -3,6 +3,7 @@
 from schemas.alert import Alert, AlertStatus
 from schemas.base import SEVERITY_RANK, Category, Lang, Severity
 from schemas.deadletter import DeadLetter, RejectReason
+from schemas.delivery import DeliveryRecord, DeliveryRequest, DeliveryStatus, FailureReason, Silence
 from schemas.event import Bound, Classification, ClassifiedEvent, Evidence, Facts
 from schemas.news import NewsItem
 from schemas.strike import StrikeReport
@@ -17,12 +18,17 @@ __all__ = [
     "Classification",
     "ClassifiedEvent",
     "DeadLetter",
+    "DeliveryRecord",
+    "DeliveryRequest",
+    "DeliveryStatus",
     "Evidence",
     "Facts",
+    "FailureReason",
     "Lang",
     "NewsItem",
     "RejectReason",
     "Severity",
+    "Silence",
     "StrikeReport",
     "Subscription",
 ]

@@ -15,6 +15,9 @@ TOPIC_CONTRACTS: dict[str, type[BaseModel]] = {
     "events.classified": schemas.ClassifiedEvent,
     "alerts": schemas.Alert,
     "subscriptions": schemas.Subscription,
+    "silences": schemas.Silence,
+    "deliveries": schemas.DeliveryRequest,
+    "deliveries.log": schemas.DeliveryRecord,
     "deadletter": schemas.DeadLetter,
 }
 

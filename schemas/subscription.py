@@ -1,16 +1,37 @@
 """`Subscription`: who receives which alerts, over which channel (`subscriptions` topic, compacted).
 
-Channel targets are a discriminated union on `type`; each channel's delivery settings live in
-`alerts/channels/<type>.py`, this contract only says where to deliver.
+Channel targets are a discriminated union on `type`; each channel's process-wide delivery settings (SMTP
+server, timeouts) live in `alerts/channels/<type>.py`, this contract only says where to deliver and what.
+
+Secrets (`SecretStr`) serialise in clear so the compacted topic round-trips; anything shown to people goes
+through `Subscription.public()`, which masks them.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from datetime import datetime, time
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, HttpUrl, SecretStr
+from pydantic import (
+    Field,
+    HttpUrl,
+    PlainSerializer,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
-from schemas.base import Category, Contract, Identifier, Severity, ShortText
+from schemas.base import SEVERITY_RANK, Category, Contract, Identifier, Severity, ShortText
+
+# Serialised in clear: the compacted topic is the store of record (see module doc).
+Secret = Annotated[SecretStr, PlainSerializer(lambda v: v.get_secret_value(), when_used="json")]
+Email = Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$", max_length=254)]
+# Topics a subscription may never write to: they feed Salvo itself, a loop or a corrupt log would follow.
+RESERVED_TOPICS = frozenset(
+    {"alerts", "deliveries", "deliveries.log", "subscriptions", "silences", "events.classified", "deadletter"}
+)
 
 
 class WebhookTarget(Contract):
@@ -18,15 +39,113 @@ class WebhookTarget(Contract):
 
     type: Literal["webhook"] = "webhook"
     url: HttpUrl
-    secret: SecretStr
+    secret: Secret = Field(min_length=16)
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
 
 
-Target = Annotated[WebhookTarget, Field(discriminator="type")]
+class SlackTarget(Contract):
+    """A Slack incoming-webhook URL; the URL is the credential, so it is kept as a secret."""
+
+    type: Literal["slack"] = "slack"
+    url: Secret
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
+
+    @field_validator("url")
+    @classmethod
+    def _is_http_url(cls, value: SecretStr) -> SecretStr:
+        """Refuse anything that is not an http(s) URL now, not at the first alert."""
+        HttpUrl(value.get_secret_value())
+        return value
+
+
+class EmailTarget(Contract):
+    """Recipients of a text+HTML e-mail; the SMTP server is process configuration (`EmailConfig`)."""
+
+    type: Literal["email"] = "email"
+    to: Annotated[list[Email], Field(min_length=1, max_length=32)]
+
+
+class AlertmanagerTarget(Contract):
+    """A Prometheus Alertmanager base URL; alerts go to `POST {url}/api/v2/alerts`."""
+
+    type: Literal["alertmanager"] = "alertmanager"
+    url: HttpUrl
+    bearer_token: Secret | None = None
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
+    resend_interval_s: Annotated[float, Field(ge=1, le=3_600)] = 60.0
+
+
+class KafkaTarget(Contract):
+    """A Kafka topic that receives the matching alerts as Alert JSON, for downstream consumers."""
+
+    type: Literal["kafka"] = "kafka"
+    topic: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")]
+
+    @field_validator("topic")
+    @classmethod
+    def _not_internal(cls, value: str) -> str:
+        """Writing into Salvo's own topics would loop alerts back into the pipeline."""
+        if value in RESERVED_TOPICS:
+            raise ValueError(f"topic {value!r} is one of Salvo's own topics; choose another name")
+        return value
+
+
+Target = Annotated[
+    WebhookTarget | SlackTarget | EmailTarget | AlertmanagerTarget | KafkaTarget,
+    Field(discriminator="type"),
+]
+ChannelType = Literal["webhook", "slack", "email", "alertmanager", "kafka"]
+
+
+def canonical_region(name: str) -> str:
+    """The canonical oblast name for any supported spelling, or a ValueError naming the input.
+
+    The gazetteer lives with the classifier (`streams.classify.regions`); this is its one call site.
+    """
+    from streams.classify.regions import normalise_region
+
+    canonical = normalise_region(name)
+    if canonical is None:
+        raise ValueError(f"unknown region {name!r}: use an oblast name such as 'Kharkiv' or 'Kyiv City'")
+    return canonical
+
+
+class QuietHours(Contract):
+    """A daily window (local time) in which alerts below `except_severity` are not sent.
+
+    `start` after `end` spans midnight (22:00-07:00). `except_severity=None` mutes everything.
+    """
+
+    start: time
+    end: time
+    timezone: str = "Europe/Kyiv"
+    except_severity: Severity | None = "critical"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An unknown zone would silently never match; refuse it at subscription time."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    def mutes(self, severity: str, at: datetime) -> bool:
+        """True when an alert of `severity` at instant `at` falls in the quiet window."""
+        if (
+            self.except_severity is not None
+            and SEVERITY_RANK[severity] >= SEVERITY_RANK[self.except_severity]
+        ):
+            return False
+        local = at.astimezone(ZoneInfo(self.timezone)).time().replace(tzinfo=None)
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
 
 
 class Filters(Contract):
-    """What an alert must match to reach a subscriber; empty means any."""
+    """What an alert must match to reach a subscriber; an empty list means any."""
 
     categories: list[Category] = []
     subtypes: list[ShortText] = []
@@ -34,6 +153,16 @@ class Filters(Contract):
     regions: list[ShortText] = []
     rule_ids: list[Identifier] = []
     labels: dict[ShortText, ShortText] = {}
+    quiet_hours: QuietHours | None = None
+
+    @field_validator("regions")
+    @classmethod
+    def _canonical_regions(cls, value: list[str]) -> list[str]:
+        """Store canonical names so routing compares like with like ("Харків" and "Kharkov" → "Kharkiv")."""
+        return list(dict.fromkeys(canonical_region(name) for name in value))
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 class Subscription(Contract):
@@ -43,3 +172,28 @@ class Subscription(Contract):
     target: Target
     filters: Filters = Filters()
     enabled: bool = True
+    rate_per_minute: Annotated[int, Field(ge=1, le=6_000)] = 60
+    description: Annotated[str, Field(max_length=512)] = ""
+
+    @model_validator(mode="after")
+    def _name_is_a_key(self) -> Subscription:
+        """Names appear in URLs, metric labels and topic keys: keep them to a safe alphabet."""
+        if not _NAME.match(self.name):
+            raise ValueError(f"name {self.name!r}: use letters, digits, '.', '_' or '-' (at most 128)")
+        return self
+
+    @property
+    def channel(self) -> ChannelType:
+        """The channel type, the key of the channel registry."""
+        return self.target.type
+
+    def public(self) -> dict[str, Any]:
+        """JSON for people (API, CLI): secrets masked, everything else as stored."""
+        data = self.model_dump(mode="json")
+        target = data["target"]
+        for field in ("secret", "bearer_token"):
+            if target.get(field):
+                target[field] = "**********"
+        if target["type"] == "slack":
+            target["url"] = "https://hooks.slack.com/**********"
+        return data
