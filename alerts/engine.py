@@ -189,6 +189,8 @@ class RuleEngine:
         """(severity, value, threshold) when the window meets the rule, else None."""
         value = windows.aggregate_value(agg, rule.agg)
         if isinstance(rule, WindowRule):
+            if any(agg[fact] < level for fact, level in rule.require.items()):
+                return None
             severity = rule.severity_for(value)
             return None if severity is None else (severity, value, rule.threshold)
         hop = int(rule.window.hop.total_seconds())
@@ -225,9 +227,8 @@ class RuleEngine:
                        status: str) -> Alert:
         agg = ep["agg"]
         event = ClassifiedEvent.model_validate(ep["event"])
-        facts = {"regions": agg["regions"][:32]}
-        if rule.fact is not None and rule.fact != "weapons" and rule.agg == "sum":
-            facts[rule.fact] = int(agg["sum"])
+        facts: dict[str, Any] = {"regions": agg["regions"][:32], "regions_count": len(agg["regions"]),
+                                 "drones": agg["drones"] or None, "missiles": agg["missiles"] or None}
         return render(rule, AlertDraft(
             id=ep["id"], version=ep["version"], status=status, severity=ep["severity"], group=group,
             value=ep["value"], threshold=ep["threshold"], starts_at=ep["start"],

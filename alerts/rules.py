@@ -159,6 +159,8 @@ class WindowRule(_Levelled):
     fact: FactName | None = None
     window: WindowSpec
     group_by: GroupBy
+    require: dict[Literal["drones", "missiles"], float] = {}
+    """Window sums each named fact must also reach: a combined salvo needs drones *and* missiles."""
 
     @model_validator(mode="after")
     def _fact_matches_agg(self) -> WindowRule:
@@ -261,9 +263,14 @@ def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ..
     return yaml.safe_load(yaml.serialize(node))
 
 
+def _is_union_tag(part: Any) -> bool:
+    """Parts of a pydantic error location that name a union member ("window", "literal['weapons']")."""
+    return isinstance(part, str) and (part in _KINDS or "[" in part or "(" in part)
+
+
 def _line_of(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
-    """The line of the deepest known prefix of a pydantic error location (union tags are skipped)."""
-    known = tuple(part for part in loc if not (isinstance(part, str) and part in _KINDS))
+    """The line of the deepest known prefix of a pydantic error location."""
+    known = loc
     while known and known not in lines:
         known = known[:-1]
     return lines.get(known, 1)
@@ -284,13 +291,16 @@ def parse_rules(text: str, *, path: str) -> RuleSet:
     try:
         return RuleSet.model_validate(data)
     except pydantic.ValidationError as exc:
-        problems = []
+        merged: dict[tuple[int, str], list[str]] = {}
         for err in exc.errors():
-            loc = tuple(err["loc"])
+            loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
             rule_id = _rule_id(data, loc)
-            where = ".".join(str(p) for p in loc if not (isinstance(p, str) and p in _KINDS))
+            where = ".".join(str(p) for p in loc) or "file"
             prefix = f"rule {rule_id!r}: " if rule_id else ""
-            problems.append((_line_of(loc, lines), f"{prefix}{where or 'file'}: {err['msg']}"))
+            messages = merged.setdefault((_line_of(loc, lines), f"{prefix}{where}"), [])
+            if err["msg"] not in messages:
+                messages.append(err["msg"])
+        problems = [(line, f"{where}: {' / '.join(msgs)}") for (line, where), msgs in merged.items()]
         raise RuleFileError(path, problems) from None
 
 

@@ -56,20 +56,20 @@ def weapon_classes(event: ClassifiedEvent) -> list[str]:
 
 
 def group_keys(event: ClassifiedEvent, group_by: GroupBy) -> list[str]:
-    """The group keys an event counts under; an event naming three regions counts once in each."""
+    """The group keys an event counts under: once in each region it names, none when it names no region."""
     if group_by == "all":
         return ["all"]
     if group_by == "region":
-        return sorted(set(event.facts.regions)) or ["unknown"]
+        return sorted(set(event.facts.regions))
     if group_by == "weapon_class":
-        return weapon_classes(event) or ["unknown"]
+        return weapon_classes(event)
     return [event.source if group_by == "source" else event.feed]
 
 
 def new_aggregate() -> dict[str, Any]:
     """An empty window aggregate."""
-    return {"sum": 0.0, "count": 0, "max": 0.0, "regions": [], "event_ids": [], "sources": [],
-            "fired": None, "first_ingested": None}
+    return {"sum": 0.0, "count": 0, "max": 0.0, "drones": 0, "missiles": 0, "regions": [], "event_ids": [],
+            "sources": [], "first_ingested": None}
 
 
 def add_to_aggregate(agg: dict[str, Any], event: ClassifiedEvent, value: float) -> dict[str, Any]:
@@ -78,6 +78,8 @@ def add_to_aggregate(agg: dict[str, Any], event: ClassifiedEvent, value: float) 
     out["sum"] = agg["sum"] + value
     out["count"] = agg["count"] + 1
     out["max"] = max(agg["max"], value)
+    out["drones"] = agg["drones"] + (event.facts.drones or 0)
+    out["missiles"] = agg["missiles"] + (event.facts.missiles or 0)
     out["regions"] = sorted(set(agg["regions"]) | set(event.facts.regions))
     out["event_ids"] = _bounded_add(agg["event_ids"], event.id, MAX_KEPT_IDS)
     out["sources"] = _bounded_add(agg["sources"], event.url or event.source, 64)

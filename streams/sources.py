@@ -1,0 +1,202 @@
+"""Readers of historical feed files (the strike CSV, news JSONL/CSV/TSV) into feed contracts, without Kafka.
+
+Each reader yields `(line_number, StrikeReport | NewsItem | FileRejection)`: a bad row is reported with its
+file and line and skipped, never fatal, so one quirk cannot hide a year of history. The backtest runs these
+through the rule core; the replay produces them to Kafka.
+
+Time zones: the strike CSV states none; its times are Ukrainian Air Force report times, read as
+Europe/Kyiv local time (a bare `YYYY-MM-DD` is local midnight). News times without a zone are read as UTC.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import hashlib
+import json
+import math
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError as PydanticValidationError
+
+from schemas import NewsItem, StrikeReport
+from streams.ingest import describe
+
+KYIV = ZoneInfo("Europe/Kyiv")
+_STRIKE_COLUMNS = {"time_start", "time_end", "model", "launched"}
+_LOCAL_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class FileRejection:
+    """A row that could not become a feed item: where it is and why."""
+
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+Row = tuple[int, StrikeReport | NewsItem | FileRejection]
+
+
+def strike_time(text: str) -> datetime:
+    """A strike CSV time ("2025-09-07 09:30", "2023-05-16 3:30" or "2025-09-07") in Kyiv local time."""
+    for fmt in _LOCAL_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), fmt).replace(tzinfo=KYIV)
+        except ValueError:
+            continue
+    raise ValueError(f"unreadable time {text!r}")
+
+
+def _count(text: str) -> int | None:
+    """"236.0" → 236; empty or NaN → None (the CSV writes counts as floats)."""
+    if not text.strip():
+        return None
+    value = float(text)
+    return None if math.isnan(value) else int(value)
+
+
+def _places(text: str) -> list[str]:
+    """"Kursk oblast and Bryansk oblast" or "['Kyiv oblast', …]" → a list of place names."""
+    text = text.strip()
+    if text.startswith("["):
+        parsed = ast.literal_eval(text)
+        return [str(p).strip() for p in parsed if str(p).strip()]
+    return [p.strip() for p in text.split(" and ") if p.strip()]
+
+
+def _optional(text: str) -> str | None:
+    return text.strip() or None
+
+
+def strike_report(row: dict[str, str]) -> StrikeReport:
+    """One CSV row as a `StrikeReport`; the id hashes source, model, target and window (deterministic)."""
+    source = row["source"].strip()
+    key = "\x1f".join(row.get(c, "").strip() for c in ("source", "model", "target", "time_start", "time_end"))
+    account = re.sub(r"[^A-Za-z0-9_.-]", "", source.split("/")[0]) or "strike"
+    return StrikeReport(
+        id=f"{account}-{hashlib.sha256(key.encode()).hexdigest()[:16]}",
+        time_start=strike_time(row["time_start"]),
+        time_end=strike_time(row["time_end"]),
+        model=row["model"],
+        launched=_count(row.get("launched", "")),
+        destroyed=_count(row.get("destroyed", "")),
+        not_reach_goal=_count(row.get("not_reach_goal", "")),
+        still_attacking=_count(row.get("still_attacking", "")),
+        targets=_places(row.get("target", "")),
+        target_main=_optional(row.get("target_main", "")),
+        launch_places=_places(row.get("launch_place", ""))[:64],
+        affected_regions=_places(row.get("affected region", "")),
+        hit_locations=_count(row.get("num_hit_location", "")),
+        fragment_locations=_count(row.get("num_fall_fragment_location", "")),
+        carrier=_optional(row.get("carrier", "")),
+        source=source or "unknown",
+    )
+
+
+# Column names seen in real news exports, in order of preference.
+_NEWS_TIME = ("published_at", "seen_utc", "created_at", "timestamp_utc", "datetime", "full_date", "date")
+_NEWS_TITLE = ("title", "headline", "heading", "full_text", "text")
+_NEWS_BODY = ("body", "description_en", "description", "text")
+_NEWS_SOURCE = ("source", "twitter_username", "account_name", "country")
+_NEWS_URL = ("url", "link", "twitter_url")
+_NEWS_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%m/%d/%Y %H:%M", "%m/%d/%Y",
+                 "%d %B %Y %I:%M %p", "%d %B %Y", "%A, %d %B %Y")
+
+
+def _first(row: dict[str, Any], names: tuple[str, ...]) -> str:
+    for name in names:
+        value = row.get(name)
+        if value is not None and str(value).strip() and str(value).strip().lower() != "nan":
+            return str(value).strip()
+    return ""
+
+
+def news_time(row: dict[str, Any]) -> datetime:
+    """The publication time of a news row; a separate `time`/`timestamp` column is joined to a date."""
+    text = _first(row, _NEWS_TIME)
+    clock = _first(row, ("time", "timestamp")) if _first(row, ("full_date", "date")) == text else ""
+    candidates = [f"{text} {clock}", text] if clock else [text]
+    for candidate in candidates:
+        try:
+            parsed = datetime.fromisoformat(candidate.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+            for fmt in _NEWS_FORMATS:
+                try:
+                    parsed = datetime.strptime(candidate, fmt)
+                    break
+                except ValueError:
+                    continue
+        if parsed is not None:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise ValueError(f"unreadable time {text!r}")
+
+
+def news_item(row: dict[str, Any], *, default_source: str) -> NewsItem:
+    """A news row under common column names as a `NewsItem`; the id is given or hashed from the row."""
+    title = _first(row, _NEWS_TITLE)
+    body = _first(row, _NEWS_BODY)
+    title_line = title.splitlines()[0][:1_000] if title else ""
+    published = news_time(row)
+    source = _first(row, _NEWS_SOURCE) or default_source
+    given = _first(row, ("id",))
+    digest = hashlib.sha256(f"{source}\x1f{published.isoformat()}\x1f{title}".encode()).hexdigest()[:16]
+    lang = _first(row, ("lang",)) or None
+    return NewsItem(
+        id=given if given and " " not in given else f"{default_source}-{digest}",
+        source=source[:256],
+        url=_first(row, _NEWS_URL) or None,
+        published_at=published,
+        title=title_line,
+        body=(body if body != title_line else "")[:20_000],
+        lang=lang if lang in ("en", "uk", "ru", "other") else None,
+    )
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | FileRejection]]:
+    """Records of a JSONL, CSV or TSV file with the line each starts on."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        if path.suffix == ".jsonl":
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    try:
+                        yield number, json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        yield number, FileRejection(str(path), number, f"invalid JSON: {exc.msg}")
+            return
+        csv.field_size_limit(sys.maxsize)
+        reader = csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ",")
+        start = 2
+        for record in reader:
+            yield start, record
+            start = reader.line_num + 1
+
+
+def read_file(path: str | Path) -> Iterator[Row]:
+    """Every record of a feed file as a strike report or news item (decided by its columns), or a rejection."""
+    path = Path(path)
+    for number, record in _rows(path):
+        if isinstance(record, FileRejection):
+            yield number, record
+            continue
+        try:
+            if _STRIKE_COLUMNS <= record.keys():
+                yield number, strike_report(record)
+            else:
+                yield number, news_item(record, default_source=path.stem)
+        except PydanticValidationError as exc:
+            yield number, FileRejection(str(path), number, describe(exc)[1])
+        except (ValueError, SyntaxError, KeyError) as exc:
+            yield number, FileRejection(str(path), number, f"{type(exc).__name__}: {exc}")
