@@ -263,9 +263,12 @@ def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ..
     return yaml.safe_load(yaml.serialize(node))
 
 
-def _is_union_tag(part: Any) -> bool:
-    """Parts of a pydantic error location that name a union member ("window", "literal['weapons']")."""
-    return isinstance(part, str) and (part in _KINDS or "[" in part or "(" in part)
+def _without_union_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A pydantic error location without the parts naming union members: the rule kind after
+    `rules.N` and tags like "literal['weapons']", so it matches the path in the file."""
+    if len(loc) > 2 and loc[0] == "rules" and loc[2] in _KINDS:
+        loc = loc[:2] + loc[3:]
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or "(" in p)))
 
 
 def _line_of(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
@@ -293,7 +296,7 @@ def parse_rules(text: str, *, path: str) -> RuleSet:
     except pydantic.ValidationError as exc:
         merged: dict[tuple[int, str], list[str]] = {}
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
+            loc = _without_union_tags(tuple(err["loc"]))
             rule_id = _rule_id(data, loc)
             where = ".".join(str(p) for p in loc) or "file"
             prefix = f"rule {rule_id!r}: " if rule_id else ""

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from alerts.engine import RuleEngine
+from alerts.metrics import AlertMetrics
 from alerts.rules import RuleSet, parse_rules
+from schemas.alert import Alert
 from schemas.event import ClassifiedEvent
 
 T0 = datetime(2025, 9, 6, 18, 0, tzinfo=UTC)
@@ -38,3 +43,38 @@ def news(eid: str, hours: float, title: str, *, category: str = "talks", source:
 def rules(yaml_text: str) -> RuleSet:
     """A RuleSet from inline YAML (the `rules:` list only)."""
     return parse_rules(yaml_text, path="<test>")
+
+
+class JsonTable(MutableMapping[str, Any]):
+    """A stand-in for a Faust table: values stored as JSON, so a value changed without `state[k] = v`
+    is lost exactly as it would be live, and a value that is not plain JSON data fails at once."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        return json.loads(self.data[key])
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.data[key] = json.dumps(value, sort_keys=True)
+
+    def __delitem__(self, key: str) -> None:
+        del self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def engine(ruleset: RuleSet, state: MutableMapping[str, Any] | None = None, *,
+           lateness_hours: float = 0.0, metrics: AlertMetrics | None = None) -> RuleEngine:
+    """A RuleEngine over a JSON table (or the given state) with an explicit allowed lateness."""
+    return RuleEngine(ruleset, JsonTable() if state is None else state,
+                      allowed_lateness=timedelta(hours=lateness_hours), metrics=metrics)
+
+
+def feed(eng: RuleEngine, events: list[ClassifiedEvent]) -> list[Alert]:
+    """Process events in the given order and return every alert version they produced."""
+    return [a for e in events for a in eng.process(e).alerts]

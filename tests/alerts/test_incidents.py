@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from alerts.engine import RuleEngine
 from alerts.incidents import alert_id
-from tests.alerts.fixtures import at, event, news, rules
+from tests.alerts.fixtures import JsonTable, at, engine, event, feed, news, rules
 
 DRONES = rules("""
 rules:
@@ -19,8 +18,7 @@ rules:
 
 
 def run(ruleset, events, state=None):
-    engine = RuleEngine(ruleset, {} if state is None else state)
-    return [a for e in events for a in engine.process(e).alerts]
+    return feed(engine(ruleset, state, lateness_hours=12), events)
 
 
 def test_early_and_final_count_from_two_sources_are_one_incident_with_two_versions() -> None:
@@ -69,9 +67,9 @@ rules:
 def test_same_input_gives_byte_identical_alerts_and_survives_a_restart() -> None:
     events = [event("a", 0, drones=120), event("b", 2, drones=810), event("c", 26, drones=300)]
     once = [a.model_dump_json() for a in run(DRONES, events)]
-    state: dict = {}
+    state = JsonTable()
     first = run(DRONES, events[:2], state)
-    restarted = run(DRONES, events[2:], dict(state))  # a new engine over the same table
+    restarted = run(DRONES, events[2:], state)  # a new engine over the same table
     assert once == [a.model_dump_json() for a in first + restarted]
 
 
