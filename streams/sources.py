@@ -180,7 +180,10 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | FileRejection]]:
         reader = csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ",")
         start = 2
         for record in reader:
-            yield start, record
+            if None in record or None in record.values():
+                yield start, FileRejection(str(path), start, "row and header have different numbers of fields")
+            else:
+                yield start, record
             start = reader.line_num + 1
 
 
