@@ -38,6 +38,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something already accepts connections there (a second broker would fail to bind)."""
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) == 0
+
+
 def wait_until_answering(bootstrap: str, *, timeout_s: float = 30.0) -> None:
     """Block until a Kafka metadata request succeeds, not just until the port accepts connections."""
     deadline = time.monotonic() + timeout_s
@@ -72,9 +78,8 @@ class EmbeddedBroker:
     def start(self, *, timeout_s: float = 30.0) -> EmbeddedBroker:
         """Start the broker and return once it answers Kafka requests."""
         url = f"tcp://{self.host}:{self.port}"
-        with socket.socket() as probe:
-            if probe.connect_ex((self.host, self.port)) == 0:
-                raise BrokerError(f"{self.bootstrap} is already in use: stop that process or pick another port")
+        if port_in_use(self.port, self.host):
+            raise BrokerError(f"{self.bootstrap} is already in use: stop that process or pick another port")
         self.process = subprocess.Popen(
             [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
             stdout=subprocess.DEVNULL,

@@ -29,7 +29,7 @@ STRIKES_RAW = "strikes.raw"
 EVENTS = "events.classified"
 EVENTS_LATE = "events.late"
 ALERTS = "alerts"
-DELIVERIES = "deliveries"
+CONTROL = "control"
 DELIVERY_LOG = "deliveries.log"
 DEADLETTER = "deadletter"
 SUBSCRIPTIONS = "subscriptions"
@@ -41,7 +41,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(EVENTS, "classified events, one partition: rules need one event-time order", config=_KEEP_FOREVER),
     TopicSpec(EVENTS_LATE, "events later than the allowed lateness, kept for audit", config=_KEEP_FOREVER),
     TopicSpec(ALERTS, "alert versions (Alert JSON) for delivery and any downstream consumer"),
-    TopicSpec(DELIVERIES, "one record per alert version and subscription to deliver", scaled=True),
+    TopicSpec(CONTROL, "clock ticks: table writes (window closes, retries) must happen inside stream iteration"),
     TopicSpec(DELIVERY_LOG, "what was delivered: status, attempts, latency"),
     TopicSpec(DEADLETTER, "refused messages with the original bytes and the reason"),
     TopicSpec(SUBSCRIPTIONS, "subscriptions keyed by name; a null value deletes", config=_COMPACTED),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from streams.broker import EmbeddedBroker, free_port
+from streams.demo import worker_env
 from streams.settings import SalvoSettings
 from streams.topics import create_topics
 
@@ -50,3 +55,43 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA} (only beside the team's checkout)")
     return SHARED_DATA
+
+
+StartWorker = Callable[..., subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
+    """Start real `salvo worker` processes; each is stopped at the end of the test (its log is in tmp_path).
+
+    Call as `start_worker(settings)` (optionally `rules=Path`); it returns once `/metrics` answers.
+    """
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(settings: SalvoSettings, *, rules: Path | None = None, timeout_s: float = 60.0) -> subprocess.Popen[bytes]:
+        if rules is not None:
+            settings = settings.model_copy(update={"rules_file": rules})
+        log = (tmp_path / f"worker-{len(started)}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"], env=worker_env(settings), stdout=log, stderr=log
+        )
+        started.append(process)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert process.poll() is None, f"worker exited: {(tmp_path / 'worker-0.log').read_text()[-3000:]}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{settings.web_port}/metrics", timeout=1).status_code == 200:
+                    return process
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError("worker did not serve /metrics in time")
+
+    yield start
+    for process in started:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,256 @@
+"""The Faust app: agents that carry feed items to classified events, alerts and deliveries.
+
+Topology (README, "How it flows"):
+    news.raw ─┐                          ┌─> events.late
+              ├─ ingest ─> events.classified ─ rules ─> alerts ─ notify ─> channels, deliveries.log
+ strikes.raw ─┘    └─> deadletter           control (clock ticks) ─┴────────────┘
+The agents are thin: decoding, classification and rules are the pure functions the backtest runs too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.types import EventT
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import BaseModel
+
+from alerts.engine import RuleEngine
+from alerts.metrics import AlertMetrics
+from alerts.rules import RuleSet, default_rules, load_rules
+from schemas import Alert, ClassifiedEvent, DeadLetter, NewsItem, RejectReason, StrikeReport
+from streams import topics
+from streams.classify import Classifier
+from streams.delivery import Notifier
+from streams.events import news_event, strike_event
+from streams.ingest import Rejection, decode
+from streams.metrics import PipelineMetrics
+from streams.settings import SalvoSettings
+
+log = logging.getLogger(__name__)
+
+ErrorPolicy = Callable[[EventT, RejectReason, str, str], Any]
+
+
+def _broker_urls(bootstrap: str) -> list[str]:
+    return [f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip()]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Pipeline:
+    """Everything the agents share, built once per app: topics, classifier, rule engine, metrics."""
+
+    def __init__(self, app: faust.App, settings: SalvoSettings, registry: CollectorRegistry, rules: RuleSet) -> None:
+        self.app = app
+        self.settings = settings
+        self.registry = registry
+
+        def topic(name: str, partitions: int | None = None) -> faust.TopicT:
+            return app.topic(
+                settings.topic(name), key_serializer="raw", value_serializer="raw", partitions=partitions,
+                internal=False,
+            )
+
+        self.news = topic(topics.NEWS_RAW)
+        self.strikes = topic(topics.STRIKES_RAW)
+        self.events = topic(topics.EVENTS, 1)
+        self.late = topic(topics.EVENTS_LATE, 1)
+        self.alerts = topic(topics.ALERTS, 1)
+        self.deadletter = topic(topics.DEADLETTER, 1)
+        self.control = topic(topics.CONTROL, 1)
+        self.control_name = self.control.get_topic_name()
+        self.rules_in = app.topic(
+            self.events.get_topic_name(), self.control_name, key_serializer="raw", value_serializer="raw"
+        )
+        self.notify_in = app.topic(
+            self.alerts.get_topic_name(), self.control_name, key_serializer="raw", value_serializer="raw"
+        )
+        self.notifier = Notifier(app, settings, registry)
+        self.metrics = PipelineMetrics(
+            registry, topics={"news": self.news.get_topic_name(), "strikes": self.strikes.get_topic_name()}
+        )
+        self.classifier = Classifier()
+        self.rule_state = app.Table(
+            "rule-state", partitions=1, help="Rule engine state: watermark, windows, incidents, cooldowns."
+        )
+        self.engine = RuleEngine(
+            rules, self.rule_state, allowed_lateness=settings.allowed_lateness,
+            metrics=AlertMetrics(registry, rule_ids=[rule.id for rule in rules]),
+        )
+        self.on_error: ErrorPolicy = self.dead_letter
+
+    async def dead_letter(self, event: EventT, reason: RejectReason, error: str, stage: str) -> None:
+        """Default error policy: keep the original bytes with the reason, count it, carry on."""
+        message = event.message
+        letter = DeadLetter.of(
+            message.value if isinstance(message.value, bytes) else b"",
+            topic=message.topic, partition=message.partition, offset=message.offset, key=message.key,
+            reason=reason, error=error, stage=stage, received_at=_now(),
+        )
+        self.metrics.dead_letters.labels(topic=message.topic, reason=reason.value).inc()
+        log.warning("dead letter from %s[%s]@%s: %s", message.topic, message.partition, message.offset, error)
+        await self.deadletter.send(key=message.key, value=letter.model_dump_json().encode())
+
+    async def _validated(self, event: EventT, contract: type[BaseModel], feed: str) -> BaseModel | None:
+        self.metrics.messages_in.labels(topic=event.message.topic, feed=feed).inc()
+        item = decode(event.value, contract, max_bytes=self.settings.max_message_bytes)
+        if isinstance(item, Rejection):
+            await self.on_error(event, item.reason, item.error, "ingest")
+            return None
+        return item
+
+    async def _emit(self, classified: ClassifiedEvent) -> None:
+        self.metrics.observe_event(classified)
+        await self.events.send(key=classified.id.encode(), value=classified.model_dump_json().encode())
+
+    async def ingest_news(self, event: EventT) -> None:
+        """Validate, classify and forward one news item."""
+        item = await self._validated(event, NewsItem, "news")
+        if item is None:
+            return
+        assert isinstance(item, NewsItem)
+        started = time.perf_counter()
+        classification = self.classifier.classify(item.text, lang=item.lang)
+        self.metrics.stage_seconds.labels(stage="classify").observe(time.perf_counter() - started)
+        await self._emit(news_event(item, classification, ingested_at=_now(), replay=_replay_of(event)))
+
+    async def ingest_strike(self, event: EventT) -> None:
+        """Validate one strike report and forward it as an attack event."""
+        report = await self._validated(event, StrikeReport, "strikes")
+        if report is None:
+            return
+        assert isinstance(report, StrikeReport)
+        await self._emit(strike_event(report, ingested_at=_now(), replay=_replay_of(event)))
+
+    async def evaluate(self, event: EventT) -> None:
+        """Run the rules on one classified event, or advance the clock on a tick."""
+        started = time.perf_counter()
+        if event.message.topic == self.control_name:
+            alerts = self.engine.advance(_tick_time(event))
+        else:
+            classified = decode(event.value, ClassifiedEvent, max_bytes=self.settings.max_message_bytes)
+            if isinstance(classified, Rejection):
+                await self.on_error(event, classified.reason, classified.error, "rules")
+                return
+            outcome = self.engine.process(classified)
+            if outcome.late:
+                await self.late.send(key=event.key, value=event.value)
+            alerts = outcome.alerts
+        self.metrics.stage_seconds.labels(stage="rules").observe(time.perf_counter() - started)
+        for alert in alerts:
+            await self.publish_alert(alert)
+
+    async def publish_alert(self, alert: Alert) -> None:
+        """Put one alert version on the `alerts` topic, keyed by its id so versions stay in order."""
+        await self.alerts.send(key=alert.id.encode(), value=alert.model_dump_json().encode())
+
+    async def notify(self, event: EventT) -> None:
+        """Deliver one alert version, or drive due retries on a tick."""
+        started = time.perf_counter()
+        if event.message.topic == self.control_name:
+            await self.notifier.tick(_tick_time(event))
+            return
+        alert = decode(event.value, Alert, max_bytes=self.settings.max_message_bytes)
+        if isinstance(alert, Rejection):
+            await self.on_error(event, alert.reason, alert.error, "deliver")
+            return
+        await self.notifier.deliver(alert)
+        self.metrics.stage_seconds.labels(stage="deliver").observe(time.perf_counter() - started)
+
+    async def tick(self) -> None:
+        """Send the wall clock through `control`: table writes must happen inside stream iteration."""
+        await self.control.send(value=json.dumps({"now": _now().isoformat()}).encode())
+
+
+def _tick_time(event: EventT) -> datetime:
+    return datetime.fromisoformat(json.loads(event.value)["now"])
+
+
+def _replay_of(event: EventT) -> str | None:
+    """The replay label a `salvo replay` run puts in the `salvo-replay` header, if any."""
+    headers = event.headers or {}
+    value = headers.get("salvo-replay") if isinstance(headers, dict) else None
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def build_app(
+    settings: SalvoSettings, *, registry: CollectorRegistry | None = None, rules: RuleSet | None = None
+) -> faust.App:
+    """A Faust app for these settings; `app.salvo` is the `Pipeline` its agents share."""
+    registry = registry or CollectorRegistry()
+    extra: dict[str, Any] = {}
+    if settings.producer_max_batch_size is not None:
+        extra["producer_max_batch_size"] = settings.producer_max_batch_size
+    app = faust.App(
+        settings.app_id,
+        broker=_broker_urls(settings.bootstrap_servers),
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        consumer_auto_offset_reset="earliest",
+        key_serializer="raw",
+        value_serializer="raw",
+        **extra,
+    )
+    if rules is None:
+        rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
+    pipeline = Pipeline(app, settings, registry, rules)
+    app.salvo = pipeline  # type: ignore[attr-defined]
+
+    async def each(stream: faust.StreamT, handler: Callable[[EventT], Any], stage: str) -> AsyncIterator[None]:
+        async for event in stream.events():
+            try:
+                await handler(event)
+            except Exception as exc:  # the worker must carry on: the policy dead-letters the message
+                log.exception("%s failed on %s@%s", stage, event.message.topic, event.message.offset)
+                await pipeline.on_error(event, RejectReason.PROCESSING, f"{type(exc).__name__}: {exc}", stage)
+            yield None
+
+    @app.agent(pipeline.news, name="ingest-news")
+    async def ingest_news(stream: faust.StreamT) -> AsyncIterator[None]:
+        async for _ in each(stream, pipeline.ingest_news, "ingest"):
+            yield _
+
+    @app.agent(pipeline.strikes, name="ingest-strikes")
+    async def ingest_strikes(stream: faust.StreamT) -> AsyncIterator[None]:
+        async for _ in each(stream, pipeline.ingest_strike, "ingest"):
+            yield _
+
+    @app.agent(pipeline.rules_in, name="rules")
+    async def evaluate(stream: faust.StreamT) -> AsyncIterator[None]:
+        async for _ in each(stream, pipeline.evaluate, "rules"):
+            yield _
+
+    @app.agent(pipeline.notify_in, name="notify")
+    async def notify(stream: faust.StreamT) -> AsyncIterator[None]:
+        async for _ in each(stream, pipeline.notify, "deliver"):
+            yield _
+
+    @app.task
+    async def follow_views() -> None:
+        await pipeline.notifier.follow_views()
+
+    @app.timer(settings.tick_interval_s)
+    async def tick() -> None:
+        await pipeline.tick()
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,164 @@
+"""`salvo demo`: the whole mission on one machine — broker, worker, a signed-webhook subscriber, real items.
+
+The worker runs as a child process exactly as `salvo worker` would, so the demo exercises the product,
+not a shortcut through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+
+from rich.console import Console
+
+from schemas import Alert, ClassifiedEvent, DeadLetter, NewsItem, StrikeReport, Subscription
+from streams import topics
+from streams.broker import EmbeddedBroker, free_port, port_in_use
+from streams.producer import FeedProducer
+from streams.reader import Record, TopicReader
+from streams.receiver import WebhookReceiver
+from streams.settings import SalvoSettings
+
+console = Console(stderr=True)
+SUBSCRIBER = "demo-webhook"
+QUIET_S = 4.0
+
+
+def sample_items() -> list[NewsItem | StrikeReport]:
+    """The bundled sample (see streams/data/SOURCES.md), in event-time order."""
+    lines = files("streams").joinpath("data/demo/sample.jsonl").read_text(encoding="utf-8").splitlines()
+    contracts = {topics.NEWS_RAW: NewsItem, topics.STRIKES_RAW: StrikeReport}
+    items: list[NewsItem | StrikeReport] = []
+    for line in lines:
+        entry = json.loads(line)
+        items.append(contracts[entry["topic"]].model_validate(entry["value"]))
+    return items
+
+
+def worker_env(settings: SalvoSettings) -> dict[str, str]:
+    """The environment that makes a `salvo worker` child use these settings."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump(exclude_none=True).items():
+        env[f"SALVO_{name.upper()}"] = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+    return env
+
+
+@contextmanager
+def running_worker(settings: SalvoSettings, *, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A `salvo worker` child process, stopped (SIGTERM, then SIGKILL) on exit."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"], env=worker_env(settings), stdout=out, stderr=out
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def subscribe(settings: SalvoSettings, subscription: Subscription) -> None:
+    """Put a subscription on the compacted `subscriptions` topic, keyed by its name, as the API does."""
+    with FeedProducer(settings) as producer:
+        body = json.dumps(subscription.model_dump(mode="json", context={"reveal_secrets": True}))
+        producer.send_raw(topics.SUBSCRIPTIONS, body.encode(), key=subscription.name.encode())
+
+
+def show(record: Record) -> None:
+    """One line per pipeline step, so a newcomer sees the mission happen."""
+    if record.topic == topics.EVENTS and record.value:
+        event = ClassifiedEvent.model_validate_json(record.value)
+        facts = event.facts
+        numbers = ", ".join(
+            f"{name}={value}" for name, value in (("drones", facts.drones), ("missiles", facts.missiles)) if value
+        )
+        console.print(
+            f"[cyan]event[/]  {event.category:<9} {'/'.join(event.subtypes) or '-':<28} {numbers:<24} {event.title[:70]}"
+        )
+    elif record.topic == topics.ALERTS and record.value:
+        alert = Alert.model_validate_json(record.value)
+        colour = {"critical": "red", "warning": "yellow"}.get(alert.severity, "blue")
+        console.print(f"[{colour}]ALERT[/]  {alert.severity:<8} {alert.rule_id} v{alert.version} {alert.status}: {alert.title}")
+    elif record.topic == topics.DEADLETTER and record.value:
+        letter = DeadLetter.model_validate_json(record.value)
+        console.print(f"[magenta]dead letter[/] {letter.reason}: {letter.error[:100]}")
+
+
+async def _watch(settings: SalvoSettings, receiver: WebhookReceiver, expected: int, *, once: bool,
+                 as_json: bool, timeout_s: float) -> int:
+    """Show events, alerts and deliveries as they arrive; with `once`, return when all is delivered."""
+    names = [topics.EVENTS, topics.ALERTS, topics.DEADLETTER]
+    processed = 0
+    printed = 0
+    last_change = time.monotonic()
+    deadline = time.monotonic() + timeout_s
+    with TopicReader(settings, names) as reader:
+        while not once or time.monotonic() < deadline:
+            records = await asyncio.to_thread(reader.poll, 0.5)
+            for record in records:
+                show(record)
+                if record.topic in (topics.EVENTS, topics.DEADLETTER):
+                    processed += 1
+            for item in receiver.received[printed:]:
+                console.print(f"[green]delivered[/] → {SUBSCRIBER} key={item.key} signature verified")
+                if as_json:
+                    print(json.dumps(item.body, ensure_ascii=False), flush=True)
+            if records or len(receiver.received) > printed:
+                last_change = time.monotonic()
+            printed = len(receiver.received)
+            settled = time.monotonic() - last_change > QUIET_S
+            if once and processed >= expected and printed > 0 and settled:
+                break
+    return printed
+
+
+async def _run(once: bool, as_json: bool, port: int, timeout_s: float, workdir: Path) -> int:
+    with EmbeddedBroker(port=free_port() if port_in_use(port) else port) as broker:
+        settings = SalvoSettings(
+            bootstrap_servers=broker.bootstrap, partitions=2, store="memory://", data_dir=workdir / "data",
+            web_port=free_port(), producer_max_batch_size=1, session_timeout_s=6.0, heartbeat_interval_s=1.0,
+            tick_interval_s=1.0,
+        )
+        topics.create_topics(settings)
+        console.print(f"[bold]broker[/] on {broker.bootstrap}; worker metrics on http://127.0.0.1:{settings.web_port}/metrics")
+        receiver = await WebhookReceiver(secret=secrets.token_hex(16)).start()
+        subscribe(settings, Subscription.model_validate(
+            {"name": SUBSCRIBER, "target": {"type": "webhook", "url": receiver.url, "secret": receiver.secret}}
+        ))
+        console.print(f"[bold]subscriber[/] {SUBSCRIBER} at {receiver.url} (HMAC-signed webhook)")
+        items = sample_items()
+        with running_worker(settings, log=workdir / "worker.log"):
+            with FeedProducer(settings) as producer:
+                for item in items:
+                    producer.send(item)
+            console.print(f"[bold]fed[/] {len(items)} real items (news and Air Force strike reports)")
+            try:
+                delivered = await _watch(settings, receiver, len(items), once=once, as_json=as_json,
+                                         timeout_s=timeout_s)
+            finally:
+                await receiver.stop()
+        console.print(f"[bold]{delivered} alert(s) delivered[/] ({receiver.duplicates} repeats deduplicated)")
+        return delivered
+
+
+def run_demo(*, once: bool, as_json: bool, port: int, timeout_s: float) -> int:
+    """Run the demo and return how many alerts reached the subscriber."""
+    with tempfile.TemporaryDirectory(prefix="salvo-demo-") as workdir:
+        try:
+            return asyncio.run(_run(once, as_json, port, timeout_s, Path(workdir)))
+        except KeyboardInterrupt:
+            return 0

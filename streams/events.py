@@ -1,0 +1,79 @@
+"""Turning validated feed items into `ClassifiedEvent`s: the one place both feeds become events.
+
+The live worker, the replay and the backtest all call these functions, so an item gives the same event
+whichever path it takes; `ingested_at` is passed in because only the caller knows which clock applies.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas import Classification, ClassifiedEvent, Evidence, Facts, NewsItem, StrikeReport
+from streams.classify import normalise_region
+from streams.weapons import classify_weapon
+
+_SUBTYPE = {"drone": "drone_strike", "missile": "missile_strike"}
+
+
+def news_event(
+    item: NewsItem, classification: Classification, *, ingested_at: datetime, replay: str | None = None
+) -> ClassifiedEvent:
+    """A classified news item; its event time is the publication time."""
+    return ClassifiedEvent(
+        **classification.model_dump(),
+        id=f"news:{item.id}",
+        feed="news",
+        source=item.source,
+        occurred_at=item.published_at,
+        ingested_at=ingested_at,
+        title=item.title,
+        url=item.url,
+        replay=replay,
+    )
+
+
+def _regions(report: StrikeReport) -> list[str]:
+    """Canonical oblasts named in the report's affected regions and targets, in first-seen order."""
+    seen: dict[str, None] = {}
+    for name in (*report.affected_regions, *report.targets):
+        region = normalise_region(name)
+        if region is not None:
+            seen.setdefault(region, None)
+    return list(seen)
+
+
+def strike_event(report: StrikeReport, *, ingested_at: datetime, replay: str | None = None) -> ClassifiedEvent:
+    """A strike report is an attack by definition: the weapon table decides drones or missiles.
+
+    The event time is the end of the attack window, when the report's numbers are final.
+    """
+    weapon = classify_weapon(report.model)
+    launched = report.launched if report.launched is not None else report.destroyed
+    facts = Facts(
+        drones=launched if weapon.kind == "drone" else None,
+        missiles=launched if weapon.kind == "missile" else None,
+        missile_classes={weapon.missile_class: launched} if weapon.missile_class and launched is not None else {},
+        destroyed=report.destroyed,
+        regions=_regions(report),
+        places=[*report.targets, *report.launch_places][:64],
+    )
+    title = f"{report.model}: {launched if launched is not None else 'unknown number'} launched"
+    if report.destroyed is not None:
+        title += f", {report.destroyed} destroyed"
+    subtype = _SUBTYPE.get(weapon.kind)
+    return ClassifiedEvent(
+        category="attack",
+        subtypes=[subtype] if subtype else [],
+        confidence=1.0,
+        lang="en",
+        evidence=[Evidence(kind="weapon_model", text=report.model, start=0, end=len(report.model), rule="weapon_table")],
+        facts=facts,
+        id=f"strike:{report.id}",
+        feed="strikes",
+        source=report.source[:256],
+        occurred_at=report.time_end,
+        ingested_at=ingested_at,
+        title=title,
+        weapon_model=report.model,
+        replay=replay,
+    )
