@@ -4,10 +4,8 @@ expression of both dashboards and of the alert rules answers (or is listed below
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from importlib.resources import files
@@ -56,40 +54,22 @@ def wait_for(
     pytest.fail(f"gave up waiting for {what} (timeout {timeout_s:.0f}s or process exited)\n{tail}")
 
 
-def settings_env(settings: SalvoSettings) -> dict[str, str]:
-    """The settings as the `SALVO_*` environment a worker process reads."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SALVO_")}
-    for name, value in settings.model_dump().items():
-        if value is not None:
-            env[f"SALVO_{name.upper()}"] = str(value)
-    return env
-
-
 def ok(url: str) -> bool:
     return httpx.get(url, timeout=2).status_code == 200
 
 
 @pytest.fixture
-def worker(salvo_settings: SalvoSettings, tmp_path: Path) -> Iterator[str]:
-    """`salvo worker` as a subprocess; yields its base URL once it is ready."""
-    log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from streams.cli import main; main()", "worker"],
-            env=settings_env(salvo_settings), stdout=out, stderr=subprocess.STDOUT,
-        )
+def worker(
+    salvo_settings: SalvoSettings, start_worker: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> str:
+    """`salvo worker` as a subprocess (the shared fixture); its base URL once `/readyz` says ready."""
+    process = start_worker(salvo_settings)
     base = f"http://127.0.0.1:{salvo_settings.web_port}"
-    try:
-        wait_for("worker /healthz", lambda: ok(f"{base}/healthz"), 60, log, process)
-        wait_for("worker /readyz", lambda: ok(f"{base}/readyz"), 60, log, process)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    wait_for(
+        "worker /healthz and /readyz", lambda: ok(f"{base}/healthz") and ok(f"{base}/readyz"), 60,
+        tmp_path / "worker-0.log", process,
+    )
+    return base
 
 
 @pytest.fixture
