@@ -34,7 +34,7 @@ from alerts.rules import (
 from schemas.alert import Alert
 from schemas.event import ClassifiedEvent
 
-DEFAULT_LATENESS = timedelta(hours=6)
+DEFAULT_LATENESS = timedelta(hours=1)
 _WM = "wm"
 
 
@@ -59,7 +59,7 @@ class RuleEngine:
     def __init__(self, rules: RuleSet, state: MutableMapping[str, Any], *,
                  allowed_lateness: timedelta = DEFAULT_LATENESS, metrics: AlertMetrics | None = None) -> None:
         """:param allowed_lateness: how far behind the newest event time an event may arrive and still count
-            (default 6 h: a regional command posts the night's figures the next morning).
+            (default 1 h, as the worker setting `allowed_lateness_s`).
         :param metrics: optional metrics; the engine counts alerts and late events into it."""
         self.rules = rules
         self.state = state

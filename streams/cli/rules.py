@@ -15,6 +15,7 @@ from rich.table import Table
 from alerts.backtest import BacktestResult, run_backtest
 from alerts.exceptions import RuleFileError
 from alerts.rules import RuleSet, default_rules, load_rules
+from streams.settings import SalvoSettings
 
 rules_app = typer.Typer(help="Check alert rule files.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -79,9 +80,10 @@ def backtest(
 ) -> None:
     """Run the rules over historical files with the live worker's pure core and print the alerts."""
     ruleset = _ruleset(rules)
+    lateness = SalvoSettings().allowed_lateness  # the worker's setting, so both give the same alerts
     started = time.perf_counter()
     result = run_backtest(files, ruleset, since=since.date() if since else None,
-                          until=until.date() if until else None)
+                          until=until.date() if until else None, allowed_lateness=lateness)
     seconds = time.perf_counter() - started
     if as_json:
         for alert in result.alerts:

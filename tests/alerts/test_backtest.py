@@ -1,0 +1,74 @@
+"""The backtest over real strike data: the 810-drone night is one critical incident, every run is identical."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from alerts.backtest import BacktestResult, run_backtest
+from alerts.rules import default_rules
+from schemas import Alert
+from streams.cli import rules as rules_cli
+from streams.sources import KYIV
+
+SAMPLE = Path(__file__).parent / "testdata" / "strikes_2025-07-01_2025-09-12.csv"
+
+
+def _night(alert: Alert) -> date:
+    """The Kyiv date a night's reports end on (reports arrive from evening to about 10:00)."""
+    return (alert.starts_at.astimezone(KYIV) + timedelta(hours=10)).date()
+
+
+def _salvo_critical_810(result: BacktestResult) -> list[Alert]:
+    return [a for a in result.alerts if a.rule_id == "large-drone-salvo" and a.value == 810]
+
+
+def test_the_810_drone_night_is_one_critical_incident_and_each_night_one_alert() -> None:
+    result = run_backtest([SAMPLE], default_rules())
+    assert result.events == 269 and not result.rejected and not result.late
+    [alert] = _salvo_critical_810(result)
+    assert (alert.severity, alert.status, _night(alert)) == ("critical", "firing", date(2025, 9, 7))
+    assert alert.title == "Large drone salvo: 810 drones launched (Shahed-136/131)"
+
+    firing = [a for a in result.alerts if a.rule_id == "large-drone-salvo" and a.status == "firing"]
+    per_night = Counter(_night(a) for a in firing)
+    assert per_night and max(per_night.values()) == 1
+    reports = [a for a in result.alerts if a.rule_id == "large-drone-salvo"]
+    assert len({a.id for a in reports}) == len(per_night)  # updates are versions, not new alerts
+    assert {a.rule_id for a in result.alerts} >= {"combined-salvo", "missile-salvo", "drone-spike"}
+
+
+def test_two_runs_are_byte_identical_and_date_bounds_apply() -> None:
+    once = [a.model_dump_json() for a in run_backtest([SAMPLE], default_rules()).alerts]
+    again = [a.model_dump_json() for a in run_backtest([SAMPLE], default_rules()).alerts]
+    assert once == again
+    september = run_backtest([SAMPLE], default_rules(), since=date(2025, 9, 1), until=date(2025, 9, 7))
+    assert all(date(2025, 8, 31) <= a.starts_at.date() <= date(2025, 9, 7) for a in september.alerts)
+    assert len(_salvo_critical_810(september)) == 1
+
+
+def test_backtest_command_prints_json_lines_and_a_summary() -> None:
+    app = typer.Typer()
+    rules_cli.register(app)
+    result = CliRunner().invoke(app, ["backtest", str(SAMPLE), "--json"])
+    assert result.exit_code == 0, result.stderr
+    alerts = [Alert.model_validate(json.loads(line)) for line in result.stdout.splitlines()]
+    assert any(a.value == 810 and a.severity == "critical" for a in alerts)
+    assert "large-drone-salvo" in result.stderr and "269 events, 0 late, 0 rows rejected" in result.stderr
+    table = CliRunner().invoke(app, ["backtest", str(SAMPLE), "--from", "2025-09-06", "--to", "2025-09-07"])
+    assert table.exit_code == 0 and "large-drone-salvo" in table.output and "critical" in table.output
+
+
+def test_the_whole_real_strike_file_takes_seconds(shared_data: Path) -> None:
+    started = time.perf_counter()
+    result = run_backtest([shared_data / "strikes" / "missile_attacks_daily.csv"], default_rules())
+    assert time.perf_counter() - started < 15
+    assert result.events == 3770 and not result.rejected
+    [alert] = _salvo_critical_810(result)
+    assert _night(alert) == date(2025, 9, 7) and alert.severity == "critical"
