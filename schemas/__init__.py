@@ -4,7 +4,7 @@ from schemas.alert import Alert, AlertStatus
 from schemas.base import SEVERITY_RANK, Category, Lang, Severity
 from schemas.deadletter import DeadLetter, RejectReason
 from schemas.delivery import DeliveryRecord, DeliveryRequest, DeliveryStatus, FailureReason, Silence
-from schemas.event import Bound, Classification, ClassifiedEvent, Evidence, Facts
+from schemas.event import Bound, Classification, ClassifiedEvent, Evidence, Facts, Replay
 from schemas.news import NewsItem
 from schemas.strike import StrikeReport
 from schemas.subscription import Subscription
@@ -27,6 +27,7 @@ __all__ = [
     "Lang",
     "NewsItem",
     "RejectReason",
+    "Replay",
     "Severity",
     "Silence",
     "StrikeReport",

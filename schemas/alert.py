@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field
 
 from schemas.base import Category, Contract, Identifier, Severity, ShortText
-from schemas.event import Facts
+from schemas.event import Facts, Replay
 
 AlertStatus = Literal["firing", "updated", "resolved"]
 
@@ -38,7 +38,7 @@ class Alert(Contract):
     event_ids: Annotated[list[Identifier], Field(max_length=256)] = []
     sources: Annotated[list[Annotated[str, Field(max_length=2_048)]], Field(max_length=64)] = []
     first_ingested_at: AwareDatetime | None = None
-    replay: ShortText | None = None
+    replay: Replay | None = None
 
     @property
     def key(self) -> str:

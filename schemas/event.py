@@ -20,6 +20,13 @@ CountedFact = Literal[
 ]
 
 
+class Replay(Contract):
+    """Marks an item as replayed history: its alerts reach subscribers only when `deliver` is set."""
+
+    label: ShortText
+    deliver: bool = False
+
+
 class Bound(Contract):
     """How a non-exact number was stated: "nearly 400" is about 400, "up to 50" at most 50."""
 
@@ -69,7 +76,11 @@ class Classification(Contract):
 
 
 class ClassifiedEvent(Classification):
-    """A classified item with its origin and event time; `occurred_at` drives every window."""
+    """A classified item with its origin and event time; `occurred_at` drives every window.
+
+    `origin` is the raw topic partition it was read from ("strikes.raw/1"): event time is ordered within
+    one partition only, so watermarks are kept per origin.
+    """
 
     id: Identifier
     feed: Feed
@@ -79,4 +90,5 @@ class ClassifiedEvent(Classification):
     title: Annotated[str, Field(min_length=1, max_length=1_000)]
     url: Annotated[str, Field(max_length=2_048)] | None = None
     weapon_model: ShortText | None = None
-    replay: ShortText | None = None
+    origin: ShortText | None = None
+    replay: Replay | None = None

@@ -9,6 +9,7 @@ The agents are thin: decoding, classification and rules are the pure functions t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -24,13 +25,16 @@ from pydantic import BaseModel
 from alerts.engine import RuleEngine
 from alerts.metrics import AlertMetrics
 from alerts.rules import RuleSet, default_rules, load_rules
-from schemas import Alert, ClassifiedEvent, DeadLetter, NewsItem, RejectReason, StrikeReport
+from schemas import Alert, ClassifiedEvent, DeadLetter, NewsItem, RejectReason, Replay, StrikeReport
 from streams import topics
 from streams.classify import Classifier
 from streams.delivery import Notifier
 from streams.events import news_event, strike_event
+from streams.health import Readiness, add_health_routes
 from streams.ingest import Rejection, decode
+from streams.lag import ConsumerLag, LagMetrics
 from streams.metrics import PipelineMetrics
+from streams.producer import REPLAY_DELIVER_HEADER, REPLAY_HEADER
 from streams.settings import SalvoSettings
 
 log = logging.getLogger(__name__)
@@ -108,6 +112,10 @@ class Pipeline:
             return None
         return item
 
+    def origin(self, event: EventT) -> str:
+        """Where an item was read ("strikes.raw/1"): event time is only ordered within one partition."""
+        return f"{event.message.topic.removeprefix(self.settings.topic_prefix)}/{event.message.partition}"
+
     async def _emit(self, classified: ClassifiedEvent) -> None:
         self.metrics.observe_event(classified)
         await self.events.send(key=classified.id.encode(), value=classified.model_dump_json().encode())
@@ -121,7 +129,9 @@ class Pipeline:
         started = time.perf_counter()
         classification = self.classifier.classify(item.text, lang=item.lang)
         self.metrics.stage_seconds.labels(stage="classify").observe(time.perf_counter() - started)
-        await self._emit(news_event(item, classification, ingested_at=_now(), replay=_replay_of(event)))
+        await self._emit(news_event(
+            item, classification, ingested_at=_now(), origin=self.origin(event), replay=_replay_of(event)
+        ))
 
     async def ingest_strike(self, event: EventT) -> None:
         """Validate one strike report and forward it as an attack event."""
@@ -129,7 +139,9 @@ class Pipeline:
         if report is None:
             return
         assert isinstance(report, StrikeReport)
-        await self._emit(strike_event(report, ingested_at=_now(), replay=_replay_of(event)))
+        await self._emit(strike_event(
+            report, ingested_at=_now(), origin=self.origin(event), replay=_replay_of(event)
+        ))
 
     async def evaluate(self, event: EventT) -> None:
         """Run the rules on one classified event, or advance the clock on a tick."""
@@ -175,11 +187,14 @@ def _tick_time(event: EventT) -> datetime:
     return datetime.fromisoformat(json.loads(event.value)["now"])
 
 
-def _replay_of(event: EventT) -> str | None:
-    """The replay label a `salvo replay` run puts in the `salvo-replay` header, if any."""
-    headers = event.headers or {}
-    value = headers.get("salvo-replay") if isinstance(headers, dict) else None
-    return value.decode() if isinstance(value, bytes) else value
+def _replay_of(event: EventT) -> Replay | None:
+    """The replay marking a `salvo replay` run puts in its headers, if any."""
+    headers = dict(event.headers or {})
+    label = headers.get(REPLAY_HEADER)
+    if not label:
+        return None
+    return Replay(label=label.decode(), deliver=headers.get(REPLAY_DELIVER_HEADER) == b"1")
+
 
 
 def build_app(
@@ -253,4 +268,18 @@ def build_app(
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
+    add_health_routes(app.web.web_app.router, Readiness(
+        connected=lambda: app.producer.started and app.consumer.started,
+        assigned=lambda: bool(app.consumer.assignment()) and not app.rebalancing,
+        recovered=lambda: app.tables.recovery.completed.is_set(),
+    ))
+    consumed = [t.get_topic_name() for t in (pipeline.news, pipeline.strikes, pipeline.events, pipeline.alerts)]
+    lag = ConsumerLag(
+        settings.bootstrap_servers, group=settings.app_id, topics=[*consumed, pipeline.control_name],
+        metrics=LagMetrics(registry), client_id=settings.app_id,
+    )
+
+    @app.timer(settings.lag_interval_s)
+    async def measure_lag() -> None:
+        await asyncio.to_thread(lag.refresh)
     return app

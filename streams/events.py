@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas import Classification, ClassifiedEvent, Evidence, Facts, NewsItem, StrikeReport
+from schemas import Classification, ClassifiedEvent, Evidence, Facts, NewsItem, Replay, StrikeReport
 from streams.classify import normalise_region
 from streams.weapons import classify_weapon
 
@@ -16,7 +16,8 @@ _SUBTYPE = {"drone": "drone_strike", "missile": "missile_strike"}
 
 
 def news_event(
-    item: NewsItem, classification: Classification, *, ingested_at: datetime, replay: str | None = None
+    item: NewsItem, classification: Classification, *, ingested_at: datetime, origin: str | None = None,
+    replay: Replay | None = None,
 ) -> ClassifiedEvent:
     """A classified news item; its event time is the publication time."""
     return ClassifiedEvent(
@@ -28,6 +29,7 @@ def news_event(
         ingested_at=ingested_at,
         title=item.title,
         url=item.url,
+        origin=origin,
         replay=replay,
     )
 
@@ -42,7 +44,9 @@ def _regions(report: StrikeReport) -> list[str]:
     return list(seen)
 
 
-def strike_event(report: StrikeReport, *, ingested_at: datetime, replay: str | None = None) -> ClassifiedEvent:
+def strike_event(
+    report: StrikeReport, *, ingested_at: datetime, origin: str | None = None, replay: Replay | None = None
+) -> ClassifiedEvent:
     """A strike report is an attack by definition: the weapon table decides drones or missiles.
 
     The event time is the end of the attack window, when the report's numbers are final.
@@ -75,5 +79,6 @@ def strike_event(report: StrikeReport, *, ingested_at: datetime, replay: str | N
         ingested_at=ingested_at,
         title=title,
         weapon_model=report.model,
+        origin=origin,
         replay=replay,
     )

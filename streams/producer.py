@@ -12,6 +12,8 @@ from streams import topics
 from streams.settings import SalvoSettings
 
 FeedItem = NewsItem | StrikeReport
+REPLAY_HEADER = "salvo-replay"
+REPLAY_DELIVER_HEADER = "salvo-replay-deliver"
 
 
 def raw_topic(item: FeedItem) -> str:
@@ -27,10 +29,14 @@ def event_time(item: FeedItem) -> datetime:
 class FeedProducer:
     """Sends validated items keyed by their id, with the event time as record timestamp."""
 
-    def __init__(self, settings: SalvoSettings, *, replay: str | None = None) -> None:
-        """:param replay: a replay label sent as the `salvo-replay` header, so alerts know they are replayed."""
+    def __init__(self, settings: SalvoSettings, *, replay: str | None = None, deliver: bool = False) -> None:
+        """:param replay: a replay label sent as the `salvo-replay` header, so alerts know they are replayed.
+        :param deliver: with `replay`, let the replay's alerts reach subscribers (`salvo-replay-deliver`).
+        """
         self.settings = settings
-        self.headers = [("salvo-replay", replay.encode())] if replay else []
+        self.headers = [(REPLAY_HEADER, replay.encode())] if replay else []
+        if replay and deliver:
+            self.headers.append((REPLAY_DELIVER_HEADER, b"1"))
         self._producer = KafkaProducer(
             bootstrap_servers=settings.bootstrap_servers,
             client_id=f"{settings.app_id}-producer",

@@ -35,6 +35,7 @@ class SalvoSettings(BaseSettings):
     rules_file: Path | None = None
     allowed_lateness_s: float = Field(default=3600.0, ge=0)
     tick_interval_s: float = Field(default=5.0, gt=0)
+    lag_interval_s: float = Field(default=15.0, gt=0)
     max_message_bytes: int = Field(default=1_000_000, ge=1_024)
     producer_max_batch_size: int | None = None
     session_timeout_s: float = Field(default=10.0, gt=0)
