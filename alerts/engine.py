@@ -149,7 +149,7 @@ class RuleEngine:
                                              value=value, event=report)
             self.state[key] = opened
             self.state[f"cd|{rule.id}|{group}"] = {"at": t, "severity": severity}
-            self._index(rule.id, group, t + tolerance)
+            self._index(rule.id, group, t + max(tolerance, int(rule.cooldown.total_seconds())))
             out.append(self._incident_alert(rule, group, opened, "firing"))
         return out
 
@@ -178,7 +178,7 @@ class RuleEngine:
                     self.state[f"bk|{rule.id}|{group}"] = [*(self.state.get(f"bk|{rule.id}|{group}") or []), start]
                 agg = windows.add_to_aggregate(prior or windows.new_aggregate(), event, value)
                 self.state[key] = agg
-                self._index(rule.id, group, start + size)
+                self._index(rule.id, group, start + max(size, int(rule.cooldown.total_seconds())))
                 verdict = self._verdict(rule, group, start, agg)
                 if verdict is not None:
                     out += self._episode(rule, group, start, agg, event, *verdict)
@@ -281,7 +281,7 @@ class RuleEngine:
                 out.append(self._episode_alert(rule, group, done, "resolved"))
             self._drop_buckets(rule, group, mark - self._retention(rule))
         cd = self.state.get(f"cd|{rule.id}|{group}")
-        if cd is not None and cd["at"] + int(rule.cooldown.total_seconds()) < mark - self._retention(rule):
+        if cd is not None and cd["at"] + int(rule.cooldown.total_seconds()) < mark:
             del self.state[f"cd|{rule.id}|{group}"]
         return out
 

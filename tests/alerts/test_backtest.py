@@ -11,11 +11,13 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from alerts.backtest import BacktestResult, run_backtest
+from alerts.backtest import BacktestResult, load_events, replay, run_backtest
+from alerts.engine import RuleEngine
 from alerts.rules import default_rules
 from schemas import Alert
 from streams.cli import rules as rules_cli
 from streams.sources import KYIV
+from tests.alerts.fixtures import JsonTable
 
 SAMPLE = Path(__file__).parent / "testdata" / "strikes_2025-07-01_2025-09-12.csv"
 
@@ -72,3 +74,13 @@ def test_the_whole_real_strike_file_takes_seconds(shared_data: Path) -> None:
     assert result.events == 3770 and not result.rejected
     [alert] = _salvo_critical_810(result)
     assert _night(alert) == date(2025, 9, 7) and alert.severity == "critical"
+
+
+def test_real_events_keep_the_state_plain_json_and_small() -> None:
+    result = BacktestResult()
+    events = load_events([SAMPLE], result=result)
+    state = JsonTable()  # values must survive JSON, as in the worker's Faust table
+    replay(RuleEngine(default_rules(), state), events, result)
+    assert [a.model_dump_json() for a in result.alerts] == [
+        a.model_dump_json() for a in run_backtest([SAMPLE], default_rules()).alerts]
+    assert len(state) < 80, sorted(state)  # closed windows and incidents are dropped as time passes
