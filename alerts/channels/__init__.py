@@ -5,7 +5,11 @@ from __future__ import annotations
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from alerts.channels.alertmanager import AlertmanagerChannel, AlertmanagerConfig
 from alerts.channels.base import Channel, ChannelError, Envelope, classify_status
+from alerts.channels.email import EmailChannel, EmailConfig
+from alerts.channels.kafka import KafkaChannel, KafkaConfig, Producer
+from alerts.channels.slack import SlackChannel, SlackConfig
 from alerts.channels.webhook import WebhookChannel, WebhookConfig
 
 __all__ = [
@@ -24,10 +28,26 @@ class ChannelsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     webhook: WebhookConfig = WebhookConfig()
+    slack: SlackConfig = SlackConfig()
+    email: EmailConfig = EmailConfig()
+    alertmanager: AlertmanagerConfig = AlertmanagerConfig()
+    kafka: KafkaConfig = KafkaConfig()
 
 
-def build_channels(config: ChannelsConfig, *, http: httpx.AsyncClient) -> dict[str, Channel]:
-    """The channel registry keyed by target `type`: the one table that names every channel."""
-    return {
+def build_channels(
+    config: ChannelsConfig, *, http: httpx.AsyncClient, producer: Producer | None = None
+) -> dict[str, Channel]:
+    """The channel registry keyed by target `type`: the one table that names every channel.
+
+    :param producer: a started `AIOKafkaProducer`; without it the `kafka` channel is absent and its
+        deliveries dead-letter with "no kafka channel configured".
+    """
+    channels: dict[str, Channel] = {
         "webhook": WebhookChannel(config.webhook, client=http),
+        "slack": SlackChannel(config.slack, client=http),
+        "email": EmailChannel(config.email),
+        "alertmanager": AlertmanagerChannel(config.alertmanager, client=http),
     }
+    if producer is not None:
+        channels["kafka"] = KafkaChannel(config.kafka, producer=producer)
+    return channels
