@@ -5,7 +5,7 @@ JSON data under string keys; every change is assigned back (`state[k] = v`) beca
 records assignments. The engine never reads the clock: the same events in the same order give the same
 alerts, byte for byte, live, replayed or backtested.
 
-Keys: `wm` (watermark), `idx|RULE` (open groups and buckets of a rule), `inc|RULE|GROUP` (open incident),
+Keys: `wm` (per-origin watermark, see `alerts.watermark`), `idx|RULE` (open groups and buckets of a rule), `inc|RULE|GROUP` (open incident),
 `cd|RULE|GROUP` (last firing, for cooldowns), `w|RULE|GROUP|BUCKET` (window aggregate), `ep|RULE|GROUP`
 (firing window episode), `abs|RULE|GROUP` (absence: last seen, firing alert).
 """
@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from alerts import incidents, windows
+from alerts import incidents, watermark, windows
 from alerts.messages import AlertDraft, render
 from alerts.metrics import AlertMetrics
 from alerts.rules import (
@@ -35,6 +35,7 @@ from schemas.alert import Alert
 from schemas.event import ClassifiedEvent
 
 DEFAULT_LATENESS = timedelta(hours=1)
+DEFAULT_IDLE = timedelta(hours=6)
 _WM = "wm"
 
 
@@ -57,25 +58,28 @@ class RuleEngine:
     """Evaluates every rule of a `RuleSet` on event time over a mutable state mapping."""
 
     def __init__(self, rules: RuleSet, state: MutableMapping[str, Any], *,
-                 allowed_lateness: timedelta = DEFAULT_LATENESS, metrics: AlertMetrics | None = None) -> None:
-        """:param allowed_lateness: how far behind the newest event time an event may arrive and still count
-            (default 1 h, as the worker setting `allowed_lateness_s`).
+                 allowed_lateness: timedelta = DEFAULT_LATENESS, idle_origin: timedelta = DEFAULT_IDLE,
+                 metrics: AlertMetrics | None = None) -> None:
+        """:param allowed_lateness: how far behind its origin's newest event time an event may arrive and
+            still count (default 1 h, as the worker setting `allowed_lateness_s`).
+        :param idle_origin: an origin (partition) this far behind the newest stops holding the watermark
+            back (default 6 h).
         :param metrics: optional metrics; the engine counts alerts and late events into it."""
         self.rules = rules
         self.state = state
         self.lateness = int(allowed_lateness.total_seconds())
+        self.idle = int(idle_origin.total_seconds())
         self.metrics = metrics
 
     # -- watermark ----------------------------------------------------------------------------------
     @property
     def watermark(self) -> datetime | None:
-        """Max event time seen minus allowed lateness; None before the first event."""
+        """The slowest active origin's newest event time minus allowed lateness; None before any event."""
         mark = self._watermark()
         return None if mark is None else windows.utc(mark)
 
     def _watermark(self) -> int | None:
-        seen = self.state.get(_WM)
-        return None if seen is None else int(seen["max"]) - self.lateness
+        return watermark.mark_of(self.state.get(_WM))
 
     # -- public API ---------------------------------------------------------------------------------
     def process(self, event: ClassifiedEvent) -> Outcome:
@@ -88,9 +92,11 @@ class RuleEngine:
             return Outcome(late=True, reason=LateReason.BEHIND_WATERMARK)
         out: list[Alert] = []
         seen = self.state.get(_WM)
-        if seen is None or t > seen["max"]:
-            self.state[_WM] = {"max": t}
-            out += self._close(t - self.lateness)
+        moved = watermark.observe(seen, event.origin or "", t, lateness=self.lateness, idle=self.idle)
+        if moved != seen:
+            self.state[_WM] = moved
+            if mark is None or moved["mark"] > mark:
+                out += self._close(moved["mark"])
         for rule in self.rules:
             if isinstance(rule, AbsenceRule):
                 out += self._absence_seen(rule, event, t)

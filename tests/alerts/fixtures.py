@@ -21,10 +21,11 @@ def at(hours: float) -> datetime:
     return T0 + timedelta(hours=hours)
 
 
-def event(eid: str, hours: float, *, source: str = "kpszsu", **facts: Any) -> ClassifiedEvent:
-    """A strike-like event at T0+hours carrying `facts` (e.g. drones=810, regions=[...])."""
+def event(eid: str, hours: float, *, source: str = "kpszsu", origin: str | None = None,
+          **facts: Any) -> ClassifiedEvent:
+    """A strike-like event at T0+hours from `origin` (a partition) carrying `facts` (drones=810, …)."""
     return ClassifiedEvent.model_validate({
-        "id": eid, "feed": "strikes", "source": source, "category": "attack",
+        "id": eid, "feed": "strikes", "source": source, "origin": origin, "category": "attack",
         "subtypes": ["drone_strike"] if facts.get("drones") else ["missile_strike"],
         "confidence": 1.0, "lang": "en", "occurred_at": at(hours), "ingested_at": at(hours),
         "title": f"report {eid}", "facts": facts,
@@ -69,10 +70,11 @@ class JsonTable(MutableMapping[str, Any]):
 
 
 def engine(ruleset: RuleSet, state: MutableMapping[str, Any] | None = None, *,
-           lateness_hours: float = 0.0, metrics: AlertMetrics | None = None) -> RuleEngine:
-    """A RuleEngine over a JSON table (or the given state) with an explicit allowed lateness."""
+           lateness_hours: float = 0.0, idle_hours: float = 6.0, metrics: AlertMetrics | None = None) -> RuleEngine:
+    """A RuleEngine over a JSON table (or the given state) with explicit lateness and idle timeout."""
     return RuleEngine(ruleset, JsonTable() if state is None else state,
-                      allowed_lateness=timedelta(hours=lateness_hours), metrics=metrics)
+                      allowed_lateness=timedelta(hours=lateness_hours), idle_origin=timedelta(hours=idle_hours),
+                      metrics=metrics)
 
 
 def feed(eng: RuleEngine, events: list[ClassifiedEvent]) -> list[Alert]:

@@ -144,3 +144,15 @@ rules:
     assert eng.advance(at(48)) == []  # one alert per silence
     back = feed(eng, [event("b", 30, drones=1, source="kpszsu")])
     assert [(a.status, a.id, a.ends_at) for a in back] == [("resolved", fired[0].id, at(30))]
+
+
+def test_the_slowest_partition_holds_the_watermark_until_it_is_idle() -> None:
+    eng = engine(SALVO_6H, lateness_hours=1, idle_hours=6)
+    feed(eng, [event("a0", 1, drones=150, origin="strikes.raw/0"), event("b0", 2, drones=1, origin="strikes.raw/1")])
+    assert feed(eng, [event("a1", 7, drones=1, origin="strikes.raw/0")]) == []  # partition 1 is at 2 h
+    assert eng.watermark == at(1)
+    slow = eng.process(event("b1", 3, drones=200, origin="strikes.raw/1"))  # 3 h is late for partition 0 only
+    assert not slow.late and [a.value for a in slow.alerts] == [351]
+    closed = feed(eng, [event("a2", 10, drones=1, origin="strikes.raw/0")])  # partition 1 is now idle
+    assert eng.watermark == at(9) and [a.status for a in closed] == ["resolved"]
+    assert eng.process(event("b2", 4, drones=1, origin="strikes.raw/1")).late
