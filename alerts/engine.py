@@ -5,9 +5,10 @@ JSON data under string keys; every change is assigned back (`state[k] = v`) beca
 records assignments. The engine never reads the clock: the same events in the same order give the same
 alerts, byte for byte, live, replayed or backtested.
 
-Keys: `wm` (per-origin watermark, see `alerts.watermark`), `idx|RULE` (open groups and buckets of a rule), `inc|RULE|GROUP` (open incident),
-`cd|RULE|GROUP` (last firing, for cooldowns), `w|RULE|GROUP|BUCKET` (window aggregate), `ep|RULE|GROUP`
-(firing window episode), `abs|RULE|GROUP` (absence: last seen, firing alert).
+Keys: `wm` (per-origin watermark, see `alerts.watermark`), `idx|RULE` (groups holding state, and until
+when), `inc|RULE|GROUP` (open incident), `cd|RULE|GROUP` (last firing, for cooldowns), `bk|RULE|GROUP` (bucket
+starts), `w|RULE|GROUP|BUCKET` (window aggregate), `ep|RULE|GROUP` (firing window episode),
+`abs|RULE|GROUP` (absence: last seen, firing alert).
 """
 
 from __future__ import annotations
