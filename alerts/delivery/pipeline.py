@@ -25,6 +25,7 @@ from alerts.delivery.stages import (
     SilenceStage,
     Stage,
     StageSequence,
+    channel_for,
 )
 from alerts.outbox import Outbox, OutboxEntry, OutboxState
 from alerts.subscriptions import Verdict, route
@@ -157,6 +158,10 @@ class Deliverer:
             raise KeyError(f"subscription {entry.request.subscription} no longer exists")
         return await self._run(entry.request, subscription, now=now)
 
+    async def send_direct(self, subscription: Subscription, alert: Alert, now: datetime) -> None:
+        """Send `alert` straight through the subscription's channel (no outbox, no log): `subscribe test`."""
+        await channel_for(self._channels, subscription).send(Envelope(alert, subscription, alert.key, now))
+
     def entries(self, state: OutboxState | None = None) -> list[OutboxEntry]:
         """The outbox entries (in `state`), for `salvo deliveries list`."""
         return list(self._outbox.entries(state))
@@ -226,8 +231,7 @@ class Deliverer:
             if (now - entry.last_sent_at).total_seconds() < target.resend_interval_s:
                 continue
             try:
-                channel = self._channels[subscription.channel]
-                await channel.send(Envelope(entry.request.alert, subscription, entry.request.alert.key, now))
+                await self.send_direct(subscription, entry.request.alert, now)
             except ChannelError as error:
                 log.warning("re-send of %s failed (next tick retries): %s", entry.key, error)
                 continue

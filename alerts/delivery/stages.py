@@ -166,18 +166,23 @@ class RateLimitStage:
         return []
 
 
+def channel_for(channels: Mapping[str, Channel], subscription: Subscription) -> Channel:
+    """The channel registered for the subscription's target type (the router keyed by subscription)."""
+    channel = channels.get(subscription.channel)
+    if channel is None:
+        detail = f"no {subscription.channel} channel configured on this worker"
+        raise ChannelError("route", detail, reason=FailureReason.CLIENT)
+    return channel
+
+
 class SendStage:
-    """Sends through the channel registered for the subscription's target type (the router)."""
+    """Sends through the channel registered for the subscription's target type."""
 
     def __init__(self, channels: Mapping[str, Channel]) -> None:
         self._channels = channels
 
     async def __call__(self, ctx: DeliveryContext, alerts: list[Alert]) -> list[Alert]:
-        channel = self._channels.get(ctx.subscription.channel)
-        if channel is None:
-            raise ChannelError(
-                "route", f"no {ctx.subscription.channel} channel configured", reason=FailureReason.CLIENT
-            )
+        channel = channel_for(self._channels, ctx.subscription)
         for alert in alerts:
             await channel.send(Envelope(alert, ctx.subscription, ctx.idempotency_key, ctx.now))
         return alerts
