@@ -13,7 +13,7 @@ silence_app = typer.Typer(help="Mute matching alerts for a bounded time.", no_ar
 
 @silence_app.command("add")
 def add(
-    match: Annotated[list[str], typer.Option("--match", help="NAME=VALUE, NAME!=VALUE, NAME=~RE; all match.")],
+    match: Annotated[list[str], typer.Option("--match", help="NAME=VALUE, NAME!=VALUE, NAME=~RE (all).")],
     for_: Annotated[str, typer.Option("--for", help="How long, e.g. 30m, 2h, 1d (at most 30d).")],
     comment: Annotated[str, typer.Option(help="Why: shown wherever the silence mutes something.")],
     by: Annotated[str, typer.Option("--by", help="Who is silencing.")] = "salvo",
