@@ -62,7 +62,7 @@ class DeliveryRecord(Contract):
     alert_id: Identifier
     version: Annotated[int, Field(ge=1)]
     subscription: Identifier
-    channel: ChannelType
+    channel: ChannelType | None = None
     status: DeliveryStatus
     attempts: NonNegative = 0
     reason: FailureReason | None = None

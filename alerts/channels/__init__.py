@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.channels.alertmanager import AlertmanagerChannel, AlertmanagerConfig
 from alerts.channels.base import Channel, ChannelError, Envelope, classify_status
@@ -22,10 +22,17 @@ __all__ = [
 ]
 
 
-class ChannelsConfig(BaseModel):
-    """Process-wide settings of every channel; per-subscription targets say where to deliver."""
+class ChannelsConfig(BaseSettings):
+    """Process-wide settings of every channel; per-subscription targets say where to deliver.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Read from the environment with `__` between levels: `SALVO_EMAIL__HOST=smtp.example.org`,
+    `SALVO_EMAIL__PORT=587`, `SALVO_EMAIL__USERNAME`, `SALVO_EMAIL__PASSWORD`, `SALVO_EMAIL__SENDER`,
+    `SALVO_EMAIL__STARTTLS=false`, `SALVO_ALERTMANAGER__GENERATOR_URL`, `SALVO_KAFKA__TOPIC_PREFIX`.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="SALVO_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
 
     webhook: WebhookConfig = WebhookConfig()
     slack: SlackConfig = SlackConfig()

@@ -131,7 +131,7 @@ class Deliverer:
         """Enqueue the request in the outbox (idempotently) and run one pass of the pipeline."""
         subscription = self._subscriptions.get(request.subscription)
         if subscription is None:
-            return await self._log(request, "webhook", DeliveryStatus.UNSUBSCRIBED, now=now)
+            return await self._log(request, None, DeliveryStatus.UNSUBSCRIBED, now=now)
         self._outbox.enqueue(request, channel=subscription.channel, now=now)
         return await self._run(request, subscription, now=now)
 
@@ -202,7 +202,13 @@ class Deliverer:
         )
 
     async def _log(
-        self, request: DeliveryRequest, channel: str, status: DeliveryStatus, *, now: datetime, **fields
+        self,
+        request: DeliveryRequest,
+        channel: str | None,
+        status: DeliveryStatus,
+        *,
+        now: datetime,
+        **fields,
     ) -> DeliveryRecord:
         record = DeliveryRecord(
             outbox_key=request.outbox_key,
@@ -215,7 +221,8 @@ class Deliverer:
             at=now,
             **fields,
         )
-        self._metrics.deliveries.labels(channel, status.value).inc()
+        if channel is not None:
+            self._metrics.deliveries.labels(channel, status.value).inc()
         await self._record(record)
         return record
 

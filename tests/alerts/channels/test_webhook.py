@@ -96,3 +96,12 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert parse_retry_after("120", now=T0) == 120.0
     assert parse_retry_after("Wed, 13 May 2026 03:00:30 GMT", now=T0) == 30.0
     assert parse_retry_after("soon", now=T0) is None
+
+
+def test_channel_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from alerts.channels import ChannelsConfig
+
+    monkeypatch.setenv("SALVO_EMAIL__HOST", "smtp.example.org")
+    monkeypatch.setenv("SALVO_EMAIL__STARTTLS", "false")
+    config = ChannelsConfig()
+    assert (config.email.host, config.email.starttls) == ("smtp.example.org", False)

@@ -159,3 +159,12 @@ async def test_a_new_version_supersedes_pending_retries_of_the_old(receiver: Rec
     assert await h.deliverer.tick(now=T0 + timedelta(seconds=5)) == []
     assert [got.headers["Idempotency-Key"] for got in receiver.received][-1].endswith(":v2")
     assert len(receiver.received) == 2
+
+
+async def test_a_request_for_a_removed_subscription_is_logged_not_sent(receiver: Receiver, client) -> None:
+    from schemas.delivery import DeliveryRequest
+
+    h = Harness(client, [])
+    record = await h.deliverer.deliver(DeliveryRequest(alert=make_alert(), subscription="gone"), now=T0)
+    assert record is not None and (record.status, record.channel) == (DeliveryStatus.UNSUBSCRIBED, None)
+    assert receiver.received == []
