@@ -37,6 +37,9 @@ def test_tumbling_window_fires_escalates_with_an_out_of_order_event_and_resolves
     assert alerts[-1].event_ids == ["a", "b", "c"]
     assert registry.get_sample_value(
         "salvo_alerts_total", {"rule": "salvo", "severity": "critical", "status": "updated"}) == 1
+    assert eng.advance(at(10)) == []
+    assert registry.get_sample_value("salvo_watermark_delay_seconds") == 4 * 3600  # clock 10 h, watermark 6 h
+    assert registry.get_sample_value("salvo_window_state_keys") == len(eng.state)
 
 
 def test_an_event_behind_the_watermark_is_late_counted_and_changes_nothing() -> None:
