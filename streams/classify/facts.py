@@ -1,0 +1,260 @@
+"""Fact extraction: the counts (drones, missiles, killed, injured, ...) and places a text reports.
+
+How: `tokenize` marks counts and word roles; each count is linked to the nearest noun or verb that says
+what it counts, inside its sentence. Per fact, the first sentence that states it wins (headline over
+body); weapons listed in that sentence add up ("39 Shahed ... 2 Orlan" -> 41). A bare singular
+("a missile hit", "a man died", "вдарила дроном") counts 1 only when no number is stated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.event import Bound, Evidence, Facts
+from streams.classify.lexicon import (
+    INTRANSITIVE_PREFIXES,
+    MISSILE_CLASS_OF,
+    NON_WEAPON_HEADS,
+    SINGULAR_PEOPLE,
+    SINGULAR_VERBS,
+    SINGULAR_WEAPONS,
+    Role,
+)
+from streams.classify.regions import find_regions
+from streams.classify.tokens import Kind, Token, tokenize
+
+_WEAPON_FACT = {Role.DRONE: "drones", Role.MISSILE: "missiles"}
+_VERB_FACT = {Role.KILL: "killed", Role.INJURE: "injured", Role.CASUALTY: "casualties", Role.LOSS: "casualties"}
+_PEOPLE = (Role.PERSON, Role.CHILD)
+_NOUNS = frozenset({*_WEAPON_FACT, *_VERB_FACT, *_PEOPLE, Role.REGIONS})
+_CLASSES = {Role.BALLISTIC: "ballistic", Role.CRUISE: "cruise", Role.GUIDED: "guided"}
+_BARRIERS = frozenset({Kind.COUNT, Kind.NONCOUNT, Kind.STOP, Kind.SENTENCE})
+_SKIP_AFTER_COUNT = frozenset({Role.TIME, Role.MONTH, Role.UNIT})
+_WOUNDS = frozenset({"поранення", "поранень", "ранения", "ранений", "wounds", "injuries"})
+_NOUN_WINDOW, _VERB_RIGHT, _VERB_LEFT, _ROLE_LEFT, _ROLE_RIGHT = 5, 8, 16, 40, 5
+
+
+@dataclass(slots=True)
+class _Mention:
+    fact: str
+    value: int
+    sentence: int
+    start: int
+    end: int
+    rule: str
+    strong: bool = True
+    destroyed: bool = False
+    subordinate: bool = False
+    missile_class: str | None = None
+    child: bool = False
+    qualifier: str | None = None
+    low: int | None = None
+
+
+def extract(text: str, *, words: list[tuple[str, int, int]] | None = None) -> tuple[Facts, list[Evidence]]:
+    """The facts in `text` and the spans that stated them.
+
+    :param words: `wordindex.words(text)` when the caller has it already (saves a pass).
+    """
+    tokens = tokenize(text)
+    sentences = _sentence_index(tokens)
+    mentions: list[_Mention] = []
+    for i, token in enumerate(tokens):
+        if token.kind is Kind.COUNT:
+            _link_count(tokens, i, sentences[i], text, mentions)
+        elif token.kind is Kind.WORD:
+            _link_word(tokens, i, sentences[i], mentions)
+    return _aggregate(mentions, text, find_regions(text, words=words))
+
+
+def _sentence_index(tokens: list[Token]) -> list[int]:
+    index, current = [], 0
+    for token in tokens:
+        index.append(current)
+        if token.kind is Kind.SENTENCE:
+            current += 1
+    return index
+
+
+def _scan(tokens: list[Token], start: int, step: int, limit: int, roles: frozenset[Role] | set[Role],
+          barriers: frozenset[Kind] = _BARRIERS) -> int | None:
+    """Index of the first token with one of `roles` within `limit` steps, stopping at a barrier."""
+    j = start + step
+    end = min(len(tokens), start + step * (limit + 1)) if step > 0 else max(-1, start - limit - 1)
+    while j != end:
+        token = tokens[j]
+        if token.kind in barriers:
+            return None
+        if token.role in roles:
+            return j
+        j += step
+    return None
+
+
+def _link_count(tokens: list[Token], i: int, sentence: int, text: str, out: list[_Mention]) -> None:
+    """Decide what the count at `i` counts, if anything, and record it."""
+    count = tokens[i]
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    prev = tokens[i - 1] if i else None
+    if (nxt is not None and nxt.role in _SKIP_AFTER_COUNT) or (prev is not None and prev.role is Role.MONTH):
+        return
+    if text[max(0, count.start - 2):count.start] == ", " and text[count.end:count.end + 1] == ",":
+        return  # "Brent Renaud, 50, was killed": an age in apposition
+    if prev is not None and prev.role is Role.NEG:
+        return  # "no one was hurt" is a zero, read by `_link_word`
+    j = _scan(tokens, i, 1, _NOUN_WINDOW, _NOUNS, frozenset({Kind.COUNT, Kind.NONCOUNT, Kind.SENTENCE}))
+    role = tokens[j].role if j is not None else None
+    fact: str | None = None
+    end = tokens[j].end if j is not None else count.end
+    child = role is Role.CHILD
+    if role in _WEAPON_FACT and j is not None:
+        if j + 1 < len(tokens) and tokens[j + 1].text in NON_WEAPON_HEADS:
+            return  # "6 missile carriers"
+        fact = _WEAPON_FACT[role]  # type: ignore[index]
+    elif role in _VERB_FACT and j is not None:
+        if j == i + 1 and tokens[j].text in _WOUNDS:
+            return  # "three wounds" counts wounds, not wounded people
+
+        fact = _VERB_FACT[role]  # type: ignore[index]
+    elif role is Role.REGIONS:
+        fact = "regions_count"
+    elif role in _PEOPLE and j is not None:
+        verb = _nearest_verb(tokens, j, i)
+        if verb is not None:
+            fact = _VERB_FACT.get(tokens[verb].role, "killed")  # type: ignore[arg-type]
+            end = max(end, tokens[verb].end)
+    else:
+        left = _transitive(tokens, _scan(tokens, i, -1, 2, set(_VERB_FACT)))
+        if left is None and _scan(tokens, i, -1, 6, {Role.TOLL}) is not None:
+            fact = "killed"
+        elif left is not None:
+            fact = _VERB_FACT[tokens[left].role]  # type: ignore[index]
+    if fact is None:
+        return
+    mention = _Mention(fact, count.value, sentence, count.start, end, f"count->{fact}", child=child,
+                       qualifier=count.qualifier, low=count.low)
+    if fact in ("drones", "missiles"):
+        _weapon_context(tokens, i, j, mention)
+    out.append(mention)
+
+
+def _nearest_verb(tokens: list[Token], noun: int, count: int) -> int | None:
+    """The verb that says what happened to counted people: the nearer of right-of-noun and left-of-count."""
+    verbs = {*_VERB_FACT, Role.DESTROY}
+    right = _scan(tokens, noun, 1, _VERB_RIGHT, verbs, frozenset({Kind.SENTENCE}))
+    left = _transitive(tokens, _scan(tokens, count, -1, _VERB_LEFT, verbs, frozenset({Kind.SENTENCE, Kind.COMMA})))
+    if right is not None and tokens[right].role is Role.DESTROY:
+        right = None  # "70 soldiers destroyed" is rare; "destroyed 70 soldiers" (left) is the pattern
+    if left is None:
+        return right
+    if right is None:
+        return left
+    return right if right - noun <= count - left else left
+
+
+def _transitive(tokens: list[Token], j: int | None) -> int | None:
+    """`j` if that verb can say what happened to people counted after it ("killed two"), else None.
+
+    English "died" cannot take an object: in "a girl died, two more were injured" it belongs to the girl.
+    """
+    if j is None or (tokens[j].text.isascii() and tokens[j].text.startswith(INTRANSITIVE_PREFIXES)):
+        return None  # Ukrainian and Russian put the verb first freely: "загинуло 382 дитини"
+    return j
+
+
+def _weapon_context(tokens: list[Token], i: int, noun: int | None, mention: _Mention) -> None:
+    """Launched or shot down, part of a larger total ("including 60 Shaheds"), and the missile class."""
+    destroy = _scan(tokens, i, -1, _ROLE_LEFT, {Role.DESTROY, Role.LAUNCH}, frozenset({Kind.SENTENCE}))
+    after = _scan(tokens, i, 1, _ROLE_RIGHT, {Role.DESTROY, Role.LAUNCH}, frozenset({Kind.SENTENCE}))
+    nearest = destroy if after is None or (destroy is not None and i - destroy <= after - i) else after
+    mention.destroyed = nearest is not None and tokens[nearest].role is Role.DESTROY
+    mention.subordinate = _scan(tokens, i, -1, 3, {Role.SUBORDINATE}) is not None
+    if mention.fact == "missiles" and noun is not None:
+        mention.missile_class = MISSILE_CLASS_OF.get(tokens[noun].text)
+        for token in tokens[i + 1:noun + 1]:
+            mention.missile_class = _CLASSES.get(token.role, mention.missile_class)  # type: ignore[arg-type]
+
+
+def _link_word(tokens: list[Token], i: int, sentence: int, out: list[_Mention]) -> None:
+    """Zeros ("no casualties", "не зазнали поранень") and bare singulars ("a missile hit", "a man died")."""
+    token = tokens[i]
+    if token.role is Role.NEG:
+        j = _scan(tokens, i, 1, 3, set(_VERB_FACT) | _NOUNS - {Role.PERSON, Role.CHILD},
+                  frozenset({Kind.STOP, Kind.SENTENCE, Kind.NONCOUNT}))
+        if j is not None and tokens[j].role in _VERB_FACT:
+            fact = _VERB_FACT[tokens[j].role]  # type: ignore[index]
+            out.append(_Mention(fact, 0, sentence, token.start, tokens[j].end, "negated->0"))
+        return
+    prev = tokens[i - 1] if i else None
+    if prev is not None and prev.kind is Kind.COUNT:
+        return
+    if token.text in SINGULAR_WEAPONS:
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        modifier = nxt is not None and (nxt.role is Role.ATTRIB or nxt.text in NON_WEAPON_HEADS)
+        if not modifier:
+            fact = _WEAPON_FACT[token.role]  # type: ignore[index]
+            out.append(_Mention(fact, 1, sentence, token.start, token.end, "singular", strong=False))
+    elif token.text in SINGULAR_PEOPLE:
+        for j in (i + 1, i + 2, i - 1, i - 2):
+            if 0 <= j < len(tokens) and tokens[j].text in SINGULAR_VERBS and tokens[j].role in _VERB_FACT:
+                fact = _VERB_FACT[tokens[j].role]  # type: ignore[index]
+                lo, hi = sorted((token, tokens[j]), key=lambda t: t.start)
+                out.append(_Mention(fact, 1, sentence, lo.start, hi.end, "singular", strong=False,
+                                    child=token.role is Role.CHILD))
+                return
+
+
+def _aggregate(mentions: list[_Mention], text: str,
+               regions: list[tuple[str, int, int]]) -> tuple[Facts, list[Evidence]]:
+    """Choose one value per fact from its mentions (see module doc) and collect the evidence."""
+    values: dict[str, int] = {}
+    bounds: dict[str, Bound] = {}
+    classes: dict[str, int] = {}
+    used: list[_Mention] = []
+    for fact in ("drones", "missiles", "killed", "injured", "casualties", "regions_count"):
+        chosen = _choose(fact, [m for m in mentions if m.fact == fact])
+        if not chosen:
+            continue
+        values[fact] = sum(m.value for m in chosen)
+        used.extend(chosen)
+        if len(chosen) == 1 and chosen[0].qualifier:
+            bounds[fact] = _bound(chosen[0])
+        for m in chosen:
+            if m.missile_class:
+                classes[m.missile_class] = classes.get(m.missile_class, 0) + m.value
+    destroyed = [m for m in used if m.destroyed]
+    children = next((m for m in mentions if m.child and m.fact in ("killed", "injured", "casualties")), None)
+    facts = Facts(
+        drones=values.get("drones"), missiles=values.get("missiles"), missile_classes=classes,
+        destroyed=sum(m.value for m in destroyed) if destroyed else None,
+        killed=values.get("killed"), injured=values.get("injured"), casualties=values.get("casualties"),
+        children=children.value if children else None, regions_count=values.get("regions_count"),
+        regions=list(dict.fromkeys(r for r, _, _ in regions))[:32],
+        places=list(dict.fromkeys(text[s:e] for _, s, e in regions))[:64], bounds=bounds,
+    )
+    evidence = [Evidence(kind=m.fact, text=text[m.start:m.end][:512], start=m.start, end=m.end, rule=m.rule)
+                for m in used]
+    return facts, evidence
+
+
+def _choose(fact: str, mentions: list[_Mention]) -> list[_Mention]:
+    """The mentions that make up a fact's value: strong ones of the first sentence stating it, else one weak."""
+    strong = [m for m in mentions if m.strong]
+    if not strong:
+        return mentions[:1]
+    first = [m for m in strong if m.sentence == strong[0].sentence]
+    if fact not in ("drones", "missiles"):
+        return first[:1]
+    main = [m for m in first if not m.subordinate] or first
+    launched = [m for m in main if not m.destroyed]
+    return launched or main
+
+
+def _bound(mention: _Mention) -> Bound:
+    if mention.qualifier == "range":
+        return Bound(qualifier="range", low=mention.low, high=mention.value)
+    if mention.qualifier == "at_least":
+        return Bound(qualifier="at_least", low=mention.value)
+    if mention.qualifier == "at_most":
+        return Bound(qualifier="at_most", high=mention.value)
+    return Bound(qualifier="about", low=mention.value, high=mention.value)

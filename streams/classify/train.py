@@ -1,0 +1,100 @@
+"""Rebuilds the category model from the labelled data in the repo, and cross-validates it.
+
+    python -m streams.classify.train            # 5-fold cross-validation report, then fit all, write model
+    python -m streams.classify.train --folds 0  # fit and write only
+
+scikit-learn is used here only, at training time; the written JSON is read by `model.LinearModel`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from collections import Counter
+from pathlib import Path
+
+from streams.classify.classifier import Classifier, analyse
+from streams.classify.evaluate import evaluate, format_report, load_labelled
+from streams.classify.model import CATEGORIES, MODEL_PATH, LinearModel
+
+DATA_PATH = Path(__file__).parent / "data" / "dev.jsonl"
+_MIN_DF = 2
+_C = 0.5
+_KEEP = 1e-3
+_SEED = 13
+
+
+def fit(rows: list[dict[str, object]], *, c: float = _C, min_df: int = _MIN_DF) -> LinearModel:
+    """Fit a multinomial logistic regression on binary features seen in at least `min_df` items."""
+    from sklearn.linear_model import LogisticRegression  # training-only dependency
+    from scipy.sparse import csr_matrix
+
+    docs = [{name for name, _, _ in analyse(str(r["text"]), lang=str(r.get("lang") or "")).features}
+            for r in rows]
+    df = Counter(name for doc in docs for name in doc)
+    vocabulary = sorted(name for name, n in df.items() if n >= min_df)
+    index = {name: i for i, name in enumerate(vocabulary)}
+    indptr, indices = [0], []
+    for doc in docs:
+        indices.extend(sorted(index[name] for name in doc if name in index))
+        indptr.append(len(indices))
+    x = csr_matrix(([1.0] * len(indices), indices, indptr), shape=(len(docs), len(vocabulary)))
+    y = [CATEGORIES.index(str(r["label"])) for r in rows]
+    clf = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+    clf.fit(x, y)
+    order = [list(clf.classes_).index(k) for k in range(len(CATEGORIES))]
+    coef = clf.coef_[order]
+    weights = {name: tuple(float(coef[k, i]) for k in range(len(CATEGORIES)))
+               for name, i in index.items() if max(abs(coef[k, i]) for k in range(len(CATEGORIES))) >= _KEEP}
+    return LinearModel(classes=CATEGORIES, bias=tuple(float(b) for b in clf.intercept_[order]), weights=weights)
+
+
+def folds(rows: list[dict[str, object]], k: int) -> list[list[int]]:
+    """`k` folds stratified by (language, label), so small groups (Russian, Ukrainian talks) spread out."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault((str(r.get("lang")), str(r["label"])), []).append(i)
+    rng = random.Random(_SEED)
+    out: list[list[int]] = [[] for _ in range(k)]
+    offset = 0
+    for key in sorted(groups):
+        members = groups[key]
+        rng.shuffle(members)
+        for j, i in enumerate(members):
+            out[(j + offset) % k].append(i)
+        offset += len(members)
+    return out
+
+
+def cross_validate(rows: list[dict[str, object]], k: int = 5) -> str:
+    """Train on k-1 folds, predict the held-out fold, and report on all held-out predictions together.
+
+    Languages are detected at prediction time, as for a feed that does not state one.
+    """
+    predictions: list = [None] * len(rows)
+    for held in folds(rows, k):
+        held_set = set(held)
+        classifier = Classifier(fit([r for i, r in enumerate(rows) if i not in held_set]))
+        for i in held:
+            predictions[i] = classifier.classify(str(rows[i]["text"]))
+    return format_report(evaluate(rows, predictions), title=f"{k}-fold cross-validation (held-out folds only)")
+
+
+def main() -> None:
+    """Cross-validate, then fit on everything and write the model JSON."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DATA_PATH)
+    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    parser.add_argument("--folds", type=int, default=5, help="0 skips cross-validation")
+    args = parser.parse_args()
+    rows = load_labelled(args.data)
+    if args.folds:
+        print(cross_validate(rows, args.folds))
+    model = fit(rows)
+    args.out.write_text(model.to_json(meta={"data": args.data.name, "items": len(rows), "c": _C,
+                                            "min_df": _MIN_DF}) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} ({len(model.weights)} features)")
+
+
+if __name__ == "__main__":
+    main()

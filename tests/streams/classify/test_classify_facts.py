@@ -1,0 +1,94 @@
+"""Fact extraction: counts, bounds, the things that must never be read as counts, and places."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.classify.facts import extract
+from streams.classify.numbers import word_value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Russia launched nearly 400 drones and 40 missiles overnight", {"drones": 400, "missiles": 40}),
+        ("Росія атакувала двомастами сімдесятьма трьома дронами", {"drones": 273}),
+        ("Nine drones were shot down over Odesa", {"drones": 9}),
+        ("Eight Russian cruise missiles hit Vinnytsia", {"missiles": 8}),
+        ("ЗНИЩЕНО: - 39 БПЛА «Shahed-136/131» - 2 БПЛА «Орлан-10» - 1 КАР Х-59", {"drones": 41, "missiles": 1}),
+        ("Two people were killed and 13 injured in the shelling of Kherson", {"killed": 2, "injured": 13}),
+        ("Three people, including two children, were killed in Kherson", {"killed": 3, "children": 2}),
+        ("A girl died, two more people were injured after the shelling", {"killed": 1, "injured": 2}),
+        ("Унаслідок обстрілу загинули двоє людей, семеро поранені", {"killed": 2, "injured": 7}),
+        ("Пятеро человек погибли в результате удара", {"killed": 5}),
+        ("Russia killed five civilians in Donetsk region in one day", {"killed": 5}),
+        ("the enemy lost more than 200 soldiers - Cherevaty", {"casualties": 200}),
+        ("There were no casualties.", {"casualties": 0}),
+        ("Люди не зазнали поранень", {"injured": 0}),
+        ("A missile fell 300 meters from the plant", {"missiles": 1}),
+        ("Drones attacked 9 regions overnight", {"regions_count": 9}),
+    ],
+)
+def test_counts(text: str, expected: dict[str, int]) -> None:
+    facts, _ = extract(text)
+    for name, value in expected.items():
+        assert getattr(facts, name) == value, name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ukraine receives more S-300 systems and Kh-101 wreckage is shown",
+        "A Shahed-136 factory in Alabuga was hit",
+        "On 14 June 2024 talks were held",
+        "A 16-year-old girl was wounded",  # age, not a count (the singular still gives injured 1)
+        "A two-day summit on drones opens",
+        "Russia spent $20 million to buy drones",
+        "Dozens of drones attacked Kyiv",
+        "82-mm and 120-mm mortars were used",
+    ],
+)
+def test_never_a_count(text: str) -> None:
+    facts, _ = extract(text)
+    assert facts.drones is None and facts.missiles is None
+    assert facts.killed is None and facts.casualties is None
+    assert facts.injured in (None, 1)
+
+
+def test_bounds_kept() -> None:
+    facts, _ = extract("More than 20 drones and up to 50 missiles; between 10-15 people were injured")
+    assert facts.bounds["drones"].qualifier == "at_least" and facts.bounds["drones"].low == 20
+    assert facts.bounds["missiles"].qualifier == "at_most" and facts.bounds["missiles"].high == 50
+    assert facts.injured == 15
+    assert facts.bounds["injured"].qualifier == "range" and facts.bounds["injured"].low == 10
+
+
+def test_launched_wins_over_shot_down_and_destroyed_is_kept() -> None:
+    facts, _ = extract("Russia launched 400 drones; air defence shot down 380 drones")
+    assert facts.drones == 400
+
+
+def test_headline_over_body() -> None:
+    facts, _ = extract("Росіяни атакували Одещину двома ракетами Х-59. Росія запустила дві керовані ракети Х-59.")
+    assert facts.missiles == 2
+    assert facts.missile_classes == {}
+
+
+def test_missile_classes() -> None:
+    facts, _ = extract("ЗНИЩЕНО: - 8 крилатих ракет Х-101 - 1 баліст. ракету «Іскандер-М» - 2 КР «Калібр»")
+    assert facts.missiles == 11
+    assert facts.missile_classes == {"cruise": 10, "ballistic": 1}
+
+
+def test_evidence_spans_point_into_the_text() -> None:
+    text = "Russia launched nearly 400 drones at Kharkiv"
+    facts, evidence = extract(text)
+    assert facts.regions == ["Kharkiv"]
+    assert [e.text for e in evidence] == ["400 drones"]
+    assert all(text[e.start:e.end] == e.text for e in evidence)
+
+
+@pytest.mark.parametrize(("word", "value"), [("nine", 9), ("сімдесятьма", 70), ("трьома", 3), ("п'ятеро", 5),
+                                             ("двомастами", 200), ("сім'я", None), ("тривога", None)])
+def test_number_words(word: str, value: int | None) -> None:
+    assert word_value(word) == value
