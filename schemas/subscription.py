@@ -100,9 +100,9 @@ ChannelType = Literal["webhook", "slack", "email", "alertmanager", "kafka"]
 def canonical_region(name: str) -> str:
     """The canonical oblast name for any supported spelling, or a ValueError naming the input.
 
-    The gazetteer lives with the classifier (`streams.classify.regions`); this is its one call site.
+    The gazetteer lives with the classifier (`streams.classify.normalise_region`); this is its one call site.
     """
-    from streams.classify.regions import normalise_region
+    from streams.classify import normalise_region
 
     canonical = normalise_region(name)
     if canonical is None:
