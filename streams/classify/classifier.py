@@ -18,6 +18,7 @@ from streams.classify.wordindex import words
 
 _LANGS = frozenset({"en", "uk", "ru", "other"})
 _FACT_FIELDS = ("drones", "missiles", "killed", "injured", "casualties", "destroyed", "regions_count")
+_QUOTES = ("“", "‘", "«", '"', "„")
 _ALSO_MIN_PROBABILITY = 0.2
 _MODEL_VOTES = 3
 _CUE_EVIDENCE = 6
@@ -44,6 +45,8 @@ def analyse(text: str, *, lang: str | None = None) -> Analysis:
     features.extend(("c:" + name, start, end) for name, start, end in cues)
     features.extend((f"f:{name}", -1, -1) for name in _FACT_FIELDS if getattr(facts, name) is not None)
     features.append(("l:" + language, -1, -1))
+    if any(mark in text for mark in _QUOTES):
+        features.append(("p:quote", -1, -1))  # a quotation makes the speech act likely the news
     return Analysis(language, facts, fact_evidence, cues, features)
 
 

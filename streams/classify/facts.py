@@ -78,15 +78,18 @@ def _sentence_index(tokens: list[Token]) -> list[int]:
 
 def _scan(tokens: list[Token], start: int, step: int, limit: int, roles: frozenset[Role] | set[Role],
           barriers: frozenset[Kind] = _BARRIERS) -> int | None:
-    """Index of the first token with one of `roles` within `limit` steps, stopping at a barrier."""
-    j = start + step
-    end = min(len(tokens), start + step * (limit + 1)) if step > 0 else max(-1, start - limit - 1)
-    while j != end:
+    """Index of the first token with one of `roles` within `limit` words, stopping at a barrier.
+
+    Commas do not use up the window ("Three people, including two children, were killed").
+    """
+    j, seen, n = start + step, 0, len(tokens)
+    while 0 <= j < n and seen < limit:
         token = tokens[j]
         if token.kind in barriers:
             return None
         if token.role in roles:
             return j
+        seen += token.kind is not Kind.COMMA
         j += step
     return None
 
@@ -122,10 +125,12 @@ def _link_count(tokens: list[Token], i: int, sentence: int, text: str, out: list
         verb = _nearest_verb(tokens, j, i)
         if verb is not None:
             fact = _VERB_FACT.get(tokens[verb].role, "killed")  # type: ignore[arg-type]
+            if _either_or(tokens, verb):
+                fact = "casualties"  # "killed or injured" does not split them
             end = max(end, tokens[verb].end)
     else:
-        left = _transitive(tokens, _scan(tokens, i, -1, 2, set(_VERB_FACT)))
-        if left is None and _scan(tokens, i, -1, 6, {Role.TOLL}) is not None:
+        left = _transitive(tokens, _scan(tokens, i, -1, 3, set(_VERB_FACT)))
+        if left is None and _scan(tokens, i, -1, 15, {Role.TOLL}, frozenset({Kind.SENTENCE})) is not None:
             fact = "killed"
         elif left is not None:
             fact = _VERB_FACT[tokens[left].role]  # type: ignore[index]
@@ -145,11 +150,31 @@ def _nearest_verb(tokens: list[Token], noun: int, count: int) -> int | None:
     left = _transitive(tokens, _scan(tokens, count, -1, _VERB_LEFT, verbs, frozenset({Kind.SENTENCE, Kind.COMMA})))
     if right is not None and tokens[right].role is Role.DESTROY:
         right = None  # "70 soldiers destroyed" is rare; "destroyed 70 soldiers" (left) is the pattern
+    if right is not None and _has_own_count(tokens, right):
+        right = None  # "14,000 people, injured at least 30,000": that verb has its own count
     if left is None:
         return right
     if right is None:
         return left
     return right if right - noun <= count - left else left
+
+
+def _has_own_count(tokens: list[Token], verb: int) -> bool:
+    """True when a bare count follows `verb` closely ("injured at least 30,000"), unlike "killed and 13
+    injured", where the next count has a word of its own."""
+    for j in range(verb + 1, min(len(tokens), verb + 4)):
+        if tokens[j].kind is not Kind.WORD and tokens[j].kind is not Kind.COUNT:
+            return False
+        if tokens[j].kind is Kind.COUNT:
+            attached = j == verb + 1 or tokens[j].qualifier is not None
+            return attached and all(t.role not in _NOUNS for t in tokens[j + 1:j + 3])
+    return False
+
+
+def _either_or(tokens: list[Token], verb: int) -> bool:
+    """True for "killed or injured" / "загинули або поранені": a total that does not split."""
+    return (verb + 2 < len(tokens) and tokens[verb + 1].text in ("or", "або", "или")
+            and tokens[verb + 2].role in (Role.KILL, Role.INJURE))
 
 
 def _transitive(tokens: list[Token], j: int | None) -> int | None:

@@ -25,7 +25,8 @@ Feature = tuple[str, int, int]  # name, start, end (the span that fired it; -1 w
 
 def word_features(tokens: list[tuple[str, int, int]]) -> list[Feature]:
     """Word and word-pair features. Cyrillic words are cut to their first letters, a crude stemmer that
-    folds Ukrainian and Russian case endings ("обстріл", "обстрілу", "обстрілів" -> "обстрі")."""
+    folds Ukrainian and Russian case endings ("обстріл", "обстрілу", "обстрілів" -> "обстрі"); word pairs
+    are English only (in cross-validation they helped English and hurt the smaller Ukrainian set)."""
     out: list[Feature] = []
     prev = ""
     for word, start, end in tokens:
@@ -35,9 +36,9 @@ def word_features(tokens: list[tuple[str, int, int]]) -> list[Feature]:
         if not word.isascii():
             stem = word[:_STEM]
         out.append(("w:" + stem, start, end))
-        if prev:
+        if prev and stem.isascii():
             out.append((f"b:{prev}_{stem}", start, end))
-        prev = stem
+        prev = stem if stem.isascii() else ""
     return out
 
 

@@ -19,7 +19,7 @@ from streams.classify.model import CATEGORIES, MODEL_PATH, LinearModel
 
 DATA_PATH = Path(__file__).parent / "data" / "dev.jsonl"
 _MIN_DF = 2
-_C = 0.5
+_C = 1.0
 _KEEP = 1e-3
 _SEED = 13
 
