@@ -1,7 +1,8 @@
 """The backtest: historical feed files through the same pure rule core as the live worker, without Kafka.
 
-Events are ordered by event time (stable, so ties keep file order) before they reach the engine, because
-files are not in event order (the strike CSV is newest first) and a replay to Kafka sends the same order.
+Events are ordered by (event time, file, id) before they reach the engine, because files are not in event
+order (the strike CSV is newest first); `salvo replay` sends the same order to Kafka, so the worker sees
+what the backtest sees.
 `ingested_at` is the event time, never the wall clock, so a backtest is reproducible byte for byte.
 """
 
@@ -60,24 +61,25 @@ def classify_news(item: NewsItem) -> ClassifiedEvent:
 
 def load_events(paths: Iterable[Path], *, news: NewsClassifier = classify_news,
                 result: BacktestResult) -> list[ClassifiedEvent]:
-    """Events of every file in event-time order; bad rows go to `result.rejected` with file and line."""
-    events: list[ClassifiedEvent] = []
-    for path in paths:
+    """Events of every file ordered by (event time, file, id), as the replay sends them; bad rows go to
+    `result.rejected` with file and line."""
+    keyed: list[tuple[datetime, int, str, ClassifiedEvent]] = []
+    for number, path in enumerate(paths):
         for line, item in read_file(path):
             if isinstance(item, FileRejection):
                 result.rejected.append(item)
-            elif isinstance(item, StrikeReport):
-                events += strike_events([item])
-            else:
-                try:
-                    events.append(news(item))
-                except (ImportError, ValueError) as exc:
-                    result.rejected.append(FileRejection(str(path), line, f"classify: {exc}"))
-    return sorted(events, key=lambda e: e.occurred_at)
+                continue
+            try:
+                event = strike_events([item])[0] if isinstance(item, StrikeReport) else news(item)
+            except (ImportError, ValueError) as exc:
+                result.rejected.append(FileRejection(str(path), line, f"classify: {exc}"))
+                continue
+            keyed.append((event.occurred_at, number, item.id, event))
+    return [event for *_, event in sorted(keyed, key=lambda k: k[:3])]
 
 
 def in_range(event: ClassifiedEvent, since: date | None, until: date | None) -> bool:
-    """True when the event's UTC date is within [since, until] (both inclusive, either open)."""
+    """True when the event's date (in its own zone: Kyiv for the strike CSV) is within [since, until]."""
     day = event.occurred_at.date()
     return (since is None or day >= since) and (until is None or day <= until)
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError as PydanticValidationError
@@ -47,6 +47,8 @@ class FileRejection:
 
 
 Row = tuple[int, StrikeReport | NewsItem | FileRejection]
+FileFormat = Literal["auto", "strikes", "news"]
+"""What a file holds: "auto" decides by its columns (the strike CSV's `time_start, time_end, model, launched`)."""
 
 
 def strike_time(text: str) -> datetime:
@@ -82,7 +84,10 @@ def _optional(text: str) -> str | None:
 
 def strike_report(row: dict[str, str]) -> StrikeReport:
     """One CSV row as a `StrikeReport`; the id hashes source, model, target and window (deterministic)."""
-    source = row["source"].strip()
+    missing = sorted(_STRIKE_COLUMNS - row.keys())
+    if missing:
+        raise ValueError(f"not a strike report row: no column(s) {', '.join(missing)}")
+    source = row.get("source", "").strip()
     key = "\x1f".join(row.get(c, "").strip() for c in ("source", "model", "target", "time_start", "time_end"))
     account = re.sub(r"[^A-Za-z0-9_.-]", "", source.split("/")[0]) or "strike"
     return StrikeReport(
@@ -187,15 +192,19 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | FileRejection]]:
             start = reader.line_num + 1
 
 
-def read_file(path: str | Path) -> Iterator[Row]:
-    """Every record of a feed file as a strike report or news item (decided by its columns), or a rejection."""
+def read_file(path: str | Path, *, file_format: FileFormat = "auto") -> Iterator[Row]:
+    """Every record of a feed file as a strike report or news item, or a rejection with file and line.
+
+    :param file_format: "strikes" or "news" to force the reading; "auto" (default) decides by the columns.
+    """
     path = Path(path)
     for number, record in _rows(path):
         if isinstance(record, FileRejection):
             yield number, record
             continue
+        strikes = _STRIKE_COLUMNS <= record.keys() if file_format == "auto" else file_format == "strikes"
         try:
-            if _STRIKE_COLUMNS <= record.keys():
+            if strikes:
                 yield number, strike_report(record)
             else:
                 yield number, news_item(record, default_source=path.stem)

@@ -72,9 +72,9 @@ def _print_summary(result: BacktestResult, seconds: float, out: Console) -> None
 def backtest(
     files: Annotated[list[Path], typer.Argument(help="Strike CSV and news JSONL/CSV/TSV files.", exists=True)],
     rules: Annotated[Path | None, typer.Option("--rules", help="Rules YAML (default: the shipped rules).")] = None,
-    since: Annotated[datetime | None, typer.Option("--from", help="First event day (UTC), inclusive.",
+    since: Annotated[datetime | None, typer.Option("--from", help="First event day (the event's own zone), inclusive.",
                                                    formats=["%Y-%m-%d"])] = None,
-    until: Annotated[datetime | None, typer.Option("--to", help="Last event day (UTC), inclusive.",
+    until: Annotated[datetime | None, typer.Option("--to", help="Last event day (the event's own zone), inclusive.",
                                                    formats=["%Y-%m-%d"])] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Alerts as JSON lines; summary to stderr.")] = False,
 ) -> None:

@@ -75,3 +75,11 @@ def test_every_real_strike_row_is_accepted(shared_data: Path) -> None:
 def test_real_news_files_read_without_rejections(shared_data: Path, name: str) -> None:
     rows = list(read_file(shared_data / "news" / name))
     assert rows and [r for _, r in rows if isinstance(r, FileRejection)] == []
+
+
+def test_a_forced_format_reads_a_file_as_that_feed(tmp_path: Path) -> None:
+    path = tmp_path / "items.csv"
+    path.write_text("date,title\n2022-03-13,Talks resume\n")
+    assert isinstance(next(read_file(path))[1], NewsItem)
+    (line, forced), = list(read_file(path, file_format="strikes"))
+    assert line == 2 and isinstance(forced, FileRejection) and "time_start" in forced.reason
