@@ -1,8 +1,9 @@
 """The same feed gives the same alerts live and in the backtest: real broker and worker against `run_backtest`.
 
-The strike sample is produced in event-time order on one key (one partition, so the worker sees the order
-the backtest sees); the worker runs the shipped rules with the same allowed lateness. Only
-`first_ingested_at` may differ: live, `ingested_at` is the worker's clock, in the backtest the event time.
+The strike sample is produced in the backtest's order (event time, then id) on one key, so one partition
+and the worker sees the order the backtest sees; the worker runs the shipped rules with the same allowed
+lateness. Only `first_ingested_at` may differ: live, `ingested_at` is the worker's clock, in the backtest
+the event time.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def test_live_worker_and_backtest_give_the_same_alerts(salvo_settings: SalvoSett
     expected = run_backtest([SAMPLE], default_rules(), allowed_lateness=salvo_settings.allowed_lateness)
     assert expected.alerts and not expected.rejected and not expected.late
 
-    reports = sorted((r for _, r in read_file(SAMPLE) if isinstance(r, StrikeReport)), key=lambda r: r.time_end)
+    reports = sorted((r for _, r in read_file(SAMPLE) if isinstance(r, StrikeReport)),
+                     key=lambda r: (r.time_end, r.id))
     start_worker(salvo_settings, rules=RULES)
     with FeedProducer(salvo_settings) as producer:
         for report in reports:
