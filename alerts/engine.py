@@ -33,6 +33,7 @@ from alerts.rules import (
     WindowRule,
 )
 from schemas.alert import Alert
+from schemas.base import SEVERITY_RANK
 from schemas.event import ClassifiedEvent
 
 DEFAULT_LATENESS = timedelta(hours=1)
@@ -215,7 +216,7 @@ class RuleEngine:
         if ep is not None:
             grown = {**ep, "until": max(ep["until"], end), "agg": agg if value > ep["value"] else ep["agg"],
                      "value": max(value, ep["value"]), "event": ep["event"]}
-            higher = incidents.SEVERITY_RANK[severity] > incidents.SEVERITY_RANK[ep["severity"]]
+            higher = SEVERITY_RANK[severity] > SEVERITY_RANK[ep["severity"]]
             if higher:
                 grown.update(severity=severity, version=ep["version"] + 1, event=event.model_dump(mode="json"))
             self.state[key] = grown
@@ -322,7 +323,7 @@ class RuleEngine:
                 out.append(self._absence_alert(rule, group, prior, "resolved", ends=t))
             self.state[key] = {"last": max(t, prior["last"]) if prior else t, "firing": None,
                                "event": event.model_dump(mode="json")}
-            self._index(rule.id, group, 2**62)
+            self._index(rule.id, group, 2**62)  # a feed once seen is watched for silence for good
         return out
 
     def _absence_check(self, rule: AbsenceRule, now: int) -> list[Alert]:
