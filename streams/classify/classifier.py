@@ -20,6 +20,7 @@ _LANGS = frozenset({"en", "uk", "ru", "other"})
 _FACT_FIELDS = ("drones", "missiles", "killed", "injured", "casualties", "destroyed", "regions_count")
 _QUOTES = ("“", "‘", "«", '"', "„")
 _ALSO_MIN_PROBABILITY = 0.2
+_TOTAL_SCALE, _CHILDREN_TOTAL, _RUNNING_TOTAL = 1000, 100, 100
 _MODEL_VOTES = 3
 _CUE_EVIDENCE = 6
 
@@ -102,12 +103,15 @@ def _subtypes(category: str, analysis: Analysis, cue_names: set[str]) -> list[st
 
 
 def _historical(analysis: Analysis, cue_names: set[str]) -> bool:
-    """A retrospective: a strong cue ("since the start"), or a running-total cue ("already") with a count."""
+    """A retrospective or running total: a strong cue ("since the start"), a running-total cue ("already",
+    "so far") with a large count, or a count no single strike reaches (thousands killed, 100+ children)."""
     if "historical" in cue_names:
         return True
     facts = analysis.facts
-    counted = any(getattr(facts, name) is not None for name in ("killed", "injured", "drones", "missiles"))
-    return "historical_total" in cue_names and counted
+    largest = max(getattr(facts, name) or 0 for name in ("killed", "injured", "missiles", "casualties"))
+    if largest >= _TOTAL_SCALE or (facts.children or 0) >= _CHILDREN_TOTAL:
+        return True
+    return "historical_total" in cue_names and max(largest, facts.drones or 0) >= _RUNNING_TOTAL
 
 
 def _cue_evidence(text: str, cues: list[tuple[str, int, int]], category: str) -> list[Evidence]:

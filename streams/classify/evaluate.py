@@ -108,7 +108,8 @@ def evaluate(rows: list[dict[str, object]], predictions: Iterable[Classification
     pairs = [(str(r["label"]), p.category) for r, p in zip(rows, preds, strict=True)]
     per_class = _per_class(pairs)
     langs = sorted({str(r.get("lang", "other")) for r in rows})
-    by_lang = {lang: [pair for r, pair in zip(rows, pairs, strict=True) if r.get("lang") == lang] for lang in langs}
+    by_lang = {lang: [pair for r, pair in zip(rows, pairs, strict=True) if r.get("lang") == lang]
+               for lang in langs}
     if "uk" in by_lang and "ru" in by_lang:  # the target is on Ukrainian and Russian together
         by_lang["uk+ru"] = by_lang["uk"] + by_lang["ru"]
     confusion = {g: {p: sum(pair == (g, p) for pair in pairs) for p in CATEGORIES} for g in CATEGORIES}

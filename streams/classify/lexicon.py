@@ -50,10 +50,12 @@ _EXACT: dict[Role, tuple[str, ...]] = {
     Role.PERSON: ("people", "person", "persons", "civilians", "civilian", "man", "woman", "men", "women",
                   "residents", "resident", "soldiers", "soldier", "servicemen", "serviceman", "troops",
                   "rescuers", "invaders", "occupiers", "fighters", "militants", "policemen", "policeman",
-                  "personnel", "individuals", "citizens", "workers", "volunteers", "journalists", "boy", "girl",
+                  "personnel", "individuals", "citizens", "workers", "volunteers", "journalists", "boy",
+                  "girl",
                   "officer", "officers", "commander", "correspondent", "journalist", "filmmaker", "son",
                   "daughter", "father", "mother", "worker", "employee", "pedestrian", "пішохід", "працівник",
-                  "медик", "медики", "рятувальник", "волонтер", "teenager", "driver", "людей", "людина", "люди", "людини",
+                  "медик", "медики", "рятувальник", "волонтер", "teenager", "driver", "людей", "людина",
+                  "люди", "людини",
                   "особи", "осіб", "жінка", "жінки", "чоловік", "чоловіки", "чоловіків", "жителів", "житель",
                   "мешканців", "мешканець", "мешканка", "окупанти", "окупантів", "окупантов", "військових",
                   "військові", "військовий", "цивільних", "цивільні", "поліцейський", "поліцейських",
@@ -61,9 +63,11 @@ _EXACT: dict[Role, tuple[str, ...]] = {
                   "жителей", "житель", "мирных", "военных", "военнослужащих", "военнослужащий", "бійців",
                   "бойовиків", "солдат", "водій", "водійка", "пенсіонерка", "пенсіонер"),
     Role.CHILD: ("children", "child", "kids", "toddler", "дітей", "діти", "дитина", "дитини", "дітьми",
-                 "дитину", "дети", "детей", "ребенок", "ребёнок", "дитя", "підлітки", "підліток", "неповнолітніх"),
+                 "дитину", "дети", "детей", "ребенок", "ребёнок", "дитя", "підлітки", "підліток",
+                 "неповнолітніх"),
     Role.KILL: ("killed", "dead", "died", "die", "dies", "kill", "kills", "killing", "fatalities", "deaths",
-                "eliminated", "liquidated", "perished", "murdered", "executed", "lives", "загинув", "загинула",
+                "eliminated", "liquidated", "perished", "murdered", "executed", "lives", "загинув",
+                "загинула",
                 "загинули", "загинуло", "загиблих", "загиблі", "загибла", "загиблий", "вбито", "вбили",
                 "вбив", "загибель", "загиблими", "убиты", "убито", "убили", "погибли", "погиб", "погибла",
                 "погибших", "помер", "померла", "померли", "загибли", "ліквідували", "ліквідовано",
@@ -73,7 +77,8 @@ _EXACT: dict[Role, tuple[str, ...]] = {
                   "травмовані", "травмованих", "травми", "травмувались", "ранены", "ранено", "раненых",
                   "ранения", "пострадали", "госпіталізовано"),
     Role.CASUALTY: ("casualties", "casualty", "victims", "victim", "жертв", "жертви", "жертвами",
-                    "постраждалих", "постраждали", "постраждав", "потерпілих", "пострадавших", "пострадавшие"),
+                    "постраждалих", "постраждали", "постраждав", "потерпілих", "пострадавших",
+                    "пострадавшие"),
     Role.LOSS: ("lost", "loses", "losses", "lose", "втратив", "втратили", "втрати", "втрат", "потерял",
                 "потеряли", "потери", "потерь"),
     Role.TOLL: ("toll",),
@@ -88,7 +93,8 @@ _EXACT: dict[Role, tuple[str, ...]] = {
                  "липня", "серпня", "вересня", "жовтня", "листопада", "грудня", "января", "февраля", "марта",
                  "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"),
     Role.UNIT: ("meters", "metres", "km", "kilometers", "kilometres", "mm", "percent", "%", "tons", "tonnes",
-                "hryvnias", "uah", "dollars", "euros", "billion", "million", "millions", "bn", "mln", "times", "km/h", "square",
+                "hryvnias", "uah", "dollars", "euros", "billion", "million", "millions", "bn", "mln",
+                "times", "km/h", "square",
                 "метрів", "метров", "км", "відсотків", "процентов", "тонн", "гривень", "доларів", "млн",
                 "млрд", "разів", "раз", "гектарів", "kg", "кг", "m", "м", "mph", "°c", "pm", "am",
                 "доба", "доби", "добу", "лет", "суток", "суток", "днів", "дні", "день", "дня"),
@@ -133,7 +139,8 @@ _STEM_INDEX: PrefixIndex[Role] = PrefixIndex({s: role for role, stems in _STEMS.
 
 # Left of a count, only a verb that takes an object says what happened to the counted: "killed two
 # residents", never "a girl died, two more people were injured".
-INTRANSITIVE_PREFIXES: tuple[str, ...] = ("die", "dead", "death", "perish", "fatal", "загин", "загибл", "помер",
+INTRANSITIVE_PREFIXES: tuple[str, ...] = ("die", "dead", "death", "perish", "fatal", "загин", "загибл",
+                                          "помер",
                                           "погиб", "мертв", "умер")
 # Words after a weapon noun that make it a modifier of something else ("6 missile carriers").
 NON_WEAPON_HEADS: frozenset[str] = frozenset({

@@ -61,13 +61,15 @@ class LinearModel:
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> LinearModel:
-        """Read a model written by `to_json`; a wrong version or shape is a ValidationError naming the file."""
+        """Read a model written by `to_json`; a wrong version or shape is a ValidationError naming the
+        file: rebuild it with `python -m streams.classify.train`."""
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ValidationError(f"read classifier model {path}: {exc}") from exc
         if raw.get("version") != MODEL_VERSION or tuple(raw.get("classes", ())) != CATEGORIES:
-            raise ValidationError(f"classifier model {path}: expected version {MODEL_VERSION} over {CATEGORIES}")
+            raise ValidationError(
+                f"classifier model {path}: expected version {MODEL_VERSION} over {CATEGORIES}")
         return cls(classes=CATEGORIES, bias=tuple(raw["bias"]),
                    weights={k: tuple(v) for k, v in raw["weights"].items()})
 
@@ -83,9 +85,10 @@ class LinearModel:
         """Sum the weights of each distinct feature present, then softmax."""
         get = self.weights.get
         votes = list({f[0]: (f, w) for f in reversed(features) if (w := get(f[0])) is not None}.values())
-        totals = [b + sum(column) for b, column in zip(self.bias, zip(*(w for _, w in votes)), strict=False)]
-        if not votes:
-            totals = list(self.bias)
+        totals = list(self.bias)
+        if votes:
+            columns = zip(*(w for _, w in votes), strict=True)
+            totals = [b + sum(column) for b, column in zip(totals, columns, strict=True)]
         top = max(totals)
         exps = [math.exp(t - top) for t in totals]
         norm = sum(exps)

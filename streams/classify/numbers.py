@@ -7,6 +7,7 @@ A count is only ever read from a token that is a number on its own: a digit run 
 from __future__ import annotations
 
 import re
+
 from streams.classify.wordindex import PrefixIndex
 
 # Units (0-9), teens, tens and hundreds, as stems that inflected forms start with. The suffix after a stem

@@ -88,7 +88,8 @@ def tokenize(text: str) -> list[Token]:
 
 
 def _add_digits(tokens: list[Token], m: re.Match[str], text: str) -> None:
-    """`text` is the lower-cased text. Append a digit token: a COUNT when it stands alone, else a NONCOUNT; join "20-30" into a range."""
+    """Append a digit token from the lower-cased `text`: a COUNT when it stands alone, else a NONCOUNT;
+    "20-30" joins into one range."""
     raw, glued = m.group("num"), m.group("glued")
     value = digits_value(raw)
     start, end = m.start(), m.end()

@@ -26,8 +26,8 @@ _SEED = 13
 
 def fit(rows: list[dict[str, object]], *, c: float = _C, min_df: int = _MIN_DF) -> LinearModel:
     """Fit a multinomial logistic regression on binary features seen in at least `min_df` items."""
-    from sklearn.linear_model import LogisticRegression  # training-only dependency
     from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression  # training-only dependency
 
     docs = [{name for name, _, _ in analyse(str(r["text"]), lang=str(r.get("lang") or "")).features}
             for r in rows]
@@ -46,7 +46,8 @@ def fit(rows: list[dict[str, object]], *, c: float = _C, min_df: int = _MIN_DF) 
     coef = clf.coef_[order]
     weights = {name: tuple(float(coef[k, i]) for k in range(len(CATEGORIES)))
                for name, i in index.items() if max(abs(coef[k, i]) for k in range(len(CATEGORIES))) >= _KEEP}
-    return LinearModel(classes=CATEGORIES, bias=tuple(float(b) for b in clf.intercept_[order]), weights=weights)
+    bias = tuple(float(b) for b in clf.intercept_[order])
+    return LinearModel(classes=CATEGORIES, bias=bias, weights=weights)
 
 
 def folds(rows: list[dict[str, object]], k: int) -> list[list[int]]:
@@ -77,12 +78,14 @@ def cross_validate(rows: list[dict[str, object]], k: int = 5) -> str:
         classifier = Classifier(fit([r for i, r in enumerate(rows) if i not in held_set]))
         for i in held:
             predictions[i] = classifier.classify(str(rows[i]["text"]))
-    return format_report(evaluate(rows, predictions), title=f"{k}-fold cross-validation (held-out folds only)")
+    title = f"{k}-fold cross-validation (held-out folds only)"
+    return format_report(evaluate(rows, predictions), title=title)
 
 
 def main() -> None:
     """Cross-validate, then fit on everything and write the model JSON."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA_PATH)
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--folds", type=int, default=5, help="0 skips cross-validation")

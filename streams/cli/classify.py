@@ -26,7 +26,8 @@ def _jsonl_line(item_id: object, result: Classification) -> str:
 
 def classify_command(
     text: Annotated[str | None, typer.Argument(help="The text to classify.")] = None,
-    jsonl: Annotated[bool, typer.Option("--jsonl", help='Read {"id","text"[,"lang"]} lines on stdin.')] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help='Read {"id","text"[,"lang"]} lines on stdin.')]
+    = False,
     lang: Annotated[str | None, typer.Option(help="en, uk, ru or other; detected when omitted.")] = None,
 ) -> None:
     """Classify TEXT and print the full result as JSON, or classify JSON lines from stdin (--jsonl)."""
@@ -50,13 +51,15 @@ def classify_command(
 
 
 def eval_command(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Labelled JSONL (dev.jsonl format).")],
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                         help="Labelled JSONL (dev.jsonl format).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Per-class precision/recall/F1, macro-F1 per language, confusion matrix and count accuracy for PATH.
 
     Languages are detected, not read from the labels, as for a feed that does not state one. Scoring the
-    labelled data the committed model was trained on is optimistic: see the README for cross-validated figures.
+    labelled data the committed model was trained on is optimistic: the README has cross-validated
+    figures.
     """
     from streams.classify import default_classifier
     from streams.classify.evaluate import evaluate, format_report, load_labelled, report_dict

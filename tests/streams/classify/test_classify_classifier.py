@@ -77,7 +77,8 @@ def test_evaluate_on_the_committed_data_is_the_full_fit_figure() -> None:
 @pytest.mark.skipif(not (SHARED / "extraction").is_dir(), reason="needs /work/shared/data/extraction")
 def test_ukrainian_air_force_counts() -> None:
     """Drone and missile counts of the Ukrainian Air Force "ЗНИЩЕНО" texts against their parsed counts."""
-    drones_cols = ("uav_drones", "shahed", "orlan", "orion", "lancet", "merlin", "granat_4", "zala", "mohajer_6")
+    drones_cols = ("uav_drones", "shahed", "orlan", "orion", "lancet", "merlin", "granat_4", "zala",
+                   "mohajer_6")
     missile_cols = ("missiles", "ballistic_missiles", "missile_kh_31p", "cruise_missiles", "kh_59_missile",
                     "kalibr_missile", "kinzhal_missile", "iskander_m_missile", "iskander_k_missile")
     with (SHARED / "extraction" / "kpszsu_destroyed_counts.csv").open(encoding="utf-8") as handle:

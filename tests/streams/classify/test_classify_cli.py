@@ -27,7 +27,8 @@ def test_classify_prints_the_full_result(app: typer.Typer) -> None:
     result = CliRunner().invoke(app, ["classify", "Russia launched 400 drones at Odesa"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["category"] == "attack" and data["facts"]["drones"] == 400 and data["facts"]["regions"] == ["Odesa"]
+    assert data["category"] == "attack"
+    assert data["facts"]["drones"] == 400 and data["facts"]["regions"] == ["Odesa"]
 
 
 def test_classify_jsonl(app: typer.Typer) -> None:
@@ -38,10 +39,11 @@ def test_classify_jsonl(app: typer.Typer) -> None:
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in result.output.splitlines()]
     assert [o["id"] for o in out] == ["a", "b"]
-    assert set(out[0]) == {"id", "category", "subtypes", "also", "historical", "confidence", "lang", "evidence",
-                           "facts"}
+    assert set(out[0]) == {"id", "category", "subtypes", "also", "historical", "confidence", "lang",
+                           "evidence", "facts"}
     assert set(out[0]["facts"]) == {"drones", "missiles", "killed", "injured", "casualties", "regions"}
-    assert out[0]["lang"] == "uk" and out[0]["facts"]["injured"] == 3 and out[0]["facts"]["regions"] == ["Kherson"]
+    assert out[0]["lang"] == "uk" and out[0]["facts"]["injured"] == 3
+    assert out[0]["facts"]["regions"] == ["Kherson"]
     assert out[1]["facts"]["missiles"] == 40
 
 

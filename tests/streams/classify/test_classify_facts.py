@@ -15,7 +15,8 @@ from streams.classify.numbers import word_value
         ("Росія атакувала двомастами сімдесятьма трьома дронами", {"drones": 273}),
         ("Nine drones were shot down over Odesa", {"drones": 9}),
         ("Eight Russian cruise missiles hit Vinnytsia", {"missiles": 8}),
-        ("ЗНИЩЕНО: - 39 БПЛА «Shahed-136/131» - 2 БПЛА «Орлан-10» - 1 КАР Х-59", {"drones": 41, "missiles": 1}),
+        ("ЗНИЩЕНО: - 39 БПЛА «Shahed-136/131» - 2 БПЛА «Орлан-10» - 1 КАР Х-59",
+         {"drones": 41, "missiles": 1}),
         ("Two people were killed and 13 injured in the shelling of Kherson", {"killed": 2, "injured": 13}),
         ("Three people, including two children, were killed in Kherson", {"killed": 3, "children": 2}),
         ("A girl died, two more people were injured after the shelling", {"killed": 1, "injured": 2}),
@@ -69,7 +70,8 @@ def test_launched_wins_over_shot_down_and_destroyed_is_kept() -> None:
 
 
 def test_headline_over_body() -> None:
-    facts, _ = extract("Росіяни атакували Одещину двома ракетами Х-59. Росія запустила дві керовані ракети Х-59.")
+    facts, _ = extract("Росіяни атакували Одещину двома ракетами Х-59. "
+                       "Росія запустила дві керовані ракети Х-59.")
     assert facts.missiles == 2
     assert facts.missile_classes == {}
 
