@@ -21,6 +21,7 @@ _FACT_FIELDS = ("drones", "missiles", "killed", "injured", "casualties", "destro
 _QUOTES = ("“", "‘", "«", '"', "„")
 _ALSO_MIN_PROBABILITY = 0.2
 _TOTAL_SCALE, _CHILDREN_TOTAL, _RUNNING_TOTAL = 1000, 100, 100
+_RULE_CONFIDENCE = 0.8  # a guideline rule decided, not the model
 _MODEL_VOTES = 3
 _CUE_EVIDENCE = 6
 
@@ -64,7 +65,11 @@ class Classifier:
         scored = self.model.score(analysis.features)
         probabilities = scored.probabilities
         category = max(probabilities, key=probabilities.__getitem__)
+        confidence = probabilities[category]
         cue_names = {name for name, _, _ in analysis.cues}
+        ruled = _guideline_rule(category, analysis, cue_names)
+        if ruled is not None:
+            category, confidence = ruled, max(confidence, _RULE_CONFIDENCE)
         cue_categories = {CATEGORY_OF[name] for name in cue_names}
         also = [c for c, p in probabilities.items()
                 if c != category and p >= _ALSO_MIN_PROBABILITY and c in cue_categories]
@@ -76,11 +81,25 @@ class Classifier:
             subtypes=_subtypes(category, analysis, cue_names),
             also=also,  # type: ignore[arg-type]
             historical=_historical(analysis, cue_names),
-            confidence=round(probabilities[category], 4),
+            confidence=round(confidence, 4),
             lang=analysis.lang,  # type: ignore[arg-type]
             evidence=evidence[:64],
             facts=analysis.facts,
         )
+
+
+def _guideline_rule(category: str, analysis: Analysis, cue_names: set[str]) -> str | None:
+    """The guidelines' explicit rules, which the model sees too rarely to learn: a negated attack ("no
+    strikes overnight") is other, and a threatened or future attack ("threatens to strike") is a statement,
+    unless the text also reports counts of a real strike."""
+    facts = analysis.facts
+    if any(getattr(facts, name) for name in ("drones", "missiles", "killed", "injured", "casualties")):
+        return None
+    if "negated_attack" in cue_names and category != "other":
+        return "other"
+    if "future_attack" in cue_names and category == "attack":
+        return "statement"
+    return None
 
 
 def _subtypes(category: str, analysis: Analysis, cue_names: set[str]) -> list[str]:
@@ -97,8 +116,11 @@ def _subtypes(category: str, analysis: Analysis, cue_names: set[str]) -> list[st
             found.append("combined_salvo")
         if facts.destroyed is not None and "interception" not in found:
             found.append("interception")
-    elif category == "statement" and not found:
-        found.append("comment")
+    elif category == "statement":
+        if "future_attack" in cue_names and "threat_warning" not in found:
+            found.append("threat_warning")
+        if not found:
+            found.append("comment")
     return found
 
 
@@ -119,7 +141,8 @@ def _cue_evidence(text: str, cues: list[tuple[str, int, int]], category: str) ->
     for name, start, end in cues:
         kind = CATEGORY_OF[name]
         if kind in (category, "historical"):
-            label = "historical" if kind == "historical" else ("category" if name == category else "subtype")
+            label = "historical" if kind == "historical" else (
+                "subtype" if name in SUBTYPES.get(kind, ()) else "category")
             out.append(Evidence(kind=label, text=text[start:end], start=start, end=end, rule=f"cue:{name}"))
             if len(out) >= _CUE_EVIDENCE:
                 break

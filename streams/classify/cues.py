@@ -3,7 +3,7 @@
 One compiled alternation finds every cue in one pass (`find_cues`). Cues feed the linear model as
 language-independent features (a Ukrainian "обстріл" and an English "shelling" fire the same feature, so
 what the model learns on English transfers), and they are the evidence and sub-types shown to operators.
-Entries are stems matched at a word start (or phrases of such stems), on lower-cased words.
+Entries are stems matched at a word start, exact words ("met$") or phrases of stems, on lower-cased words.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ CUES: dict[str, tuple[str, tuple[str, ...]]] = {
                           "tortur",
                           "execut", "sniper", "руїн", "пожеж", "підрив", "диверс", "катув", "розстріл",
                           "разрушен", "пожар", "взорв", "liberat", "звільн", "освобод", "fire")),
-    "meeting": ("talks", ("meet", "summit", "visit", "met with", "зустр", "встреч", "саміт", "саммит",
+    "meeting": ("talks", ("meet", "met$", "summit", "visit", "met with", "зустр", "встреч", "саміт", "саммит",
                           "візит", "визит", "talks with", "held talks")),
     "planned": ("talks", ("will meet", "to meet", "plan", "upcoming", "next week", "scheduled", "запланов",
                           "відбудеться", "анонс", "планує", "планиру", "состоится", "зустрінеться",
@@ -95,6 +95,12 @@ CUES: dict[str, tuple[str, tuple[str, ...]]] = {
                         "as it happened", "weekly", "podcast", "briefing", "аварі", "дтп", "корупц",
                         "тариф", "школ", "освіт", "здоров", "весілл", "шоу", "серіал", "прогноз",
                         "культур", "музе", "выстав", "виставк", "ціна", "цін", "курс")),
+    "future_attack": ("statement", ("will strike", "could strike", "threatens to strike", "threatens to hit",
+                                    "threatened to strike", "threatened to hit", "will hit", "may strike",
+                                    "plans to strike", "погрожує вдарити", "пригрозив ударом",
+                                    "погрожує ударом",
+                                    "угрожает ударить", "пригрозил ударом", "готує удар", "готовит удар",
+                                    "will attack", "threatens to attack", "could attack")),
     "negated_attack": ("other", ("no strikes", "no attacks", "no shelling", "without strikes",
                                  "обстрілів не", "без обстріл", "атак не було", "обстрелов не")),
     "historical": ("historical", ("since the start", "since the beginning of the war",

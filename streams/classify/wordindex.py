@@ -58,14 +58,18 @@ class PrefixIndex(Generic[T]):
 
 
 class PhraseIndex(Generic[T]):
-    """Single-word stems plus multi-word phrases ("shot down", "since the start") over a word list."""
+    """Single-word stems, exact words (a key ending in "$": "met$" is not "metro") and multi-word phrases
+    ("shot down", "since the start") over a word list."""
 
     def __init__(self, entries: Iterable[tuple[str, T]]) -> None:
         single: dict[str, T] = {}
+        self._exact: dict[str, T] = {}
         self._phrases: dict[str, list[tuple[tuple[str, ...], T]]] = {}
         for key, value in entries:
             parts = tuple(key.split())
-            if len(parts) == 1:
+            if len(parts) == 1 and key.endswith("$"):
+                self._exact.setdefault(key[:-1], value)
+            elif len(parts) == 1:
                 single.setdefault(key, value)
             else:
                 self._phrases.setdefault(parts[0], []).append((parts, value))
@@ -90,7 +94,9 @@ class PhraseIndex(Generic[T]):
                     break
             if matched:
                 continue
-            value = self._single.get(word)
+            value = self._exact.get(word)
+            if value is None:
+                value = self._single.get(word)
             if value is not None:
                 out.append((value, start, end))
             i += 1
