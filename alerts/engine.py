@@ -37,7 +37,8 @@ from schemas.base import SEVERITY_RANK
 from schemas.event import ClassifiedEvent
 
 DEFAULT_LATENESS = timedelta(hours=1)
-DEFAULT_IDLE = timedelta(hours=6)
+DEFAULT_IDLE = timedelta(minutes=5)
+DEFAULT_HOLD = timedelta(seconds=30)
 _WM = "wm"
 
 
@@ -61,16 +62,19 @@ class RuleEngine:
 
     def __init__(self, rules: RuleSet, state: MutableMapping[str, Any], *,
                  allowed_lateness: timedelta = DEFAULT_LATENESS, idle_origin: timedelta = DEFAULT_IDLE,
-                 metrics: AlertMetrics | None = None) -> None:
+                 start_hold: timedelta = DEFAULT_HOLD, metrics: AlertMetrics | None = None) -> None:
         """:param allowed_lateness: how far behind its origin's newest event time an event may arrive and
             still count (default 1 h, as the worker setting `allowed_lateness_s`).
-        :param idle_origin: an origin (partition) this far behind the newest stops holding the watermark
-            back (default 6 h).
+        :param idle_origin: an origin (partition) that delivered nothing for this long (ingest time) stops
+            holding the watermark back (default 5 min).
+        :param start_hold: ingest time the watermark waits after the first event, so origins that start a
+            little later are not late (default 30 s; see `alerts.watermark`).
         :param metrics: optional metrics; the engine counts alerts and late events into it."""
         self.rules = rules
         self.state = state
         self.lateness = int(allowed_lateness.total_seconds())
         self.idle = int(idle_origin.total_seconds())
+        self.hold = int(start_hold.total_seconds())
         self.metrics = metrics
 
     # -- watermark ----------------------------------------------------------------------------------
@@ -94,14 +98,12 @@ class RuleEngine:
             return Outcome(late=True, reason=LateReason.BEHIND_WATERMARK)
         out: list[Alert] = []
         seen = self.state.get(_WM)
-        moved = watermark.observe(seen, event.origin or "", t, lateness=self.lateness, idle=self.idle)
-        if moved != seen:
-            self.state[_WM] = moved
-            if mark is None or moved["mark"] > mark:
-                out += self._close(moved["mark"])
+        moved = watermark.observe(seen, event.origin or "", t, seen_at=windows.epoch(event.ingested_at),
+                                  lateness=self.lateness, idle=self.idle, hold=self.hold)
+        out += self._moved(seen, moved, mark)
         for rule in self.rules:
             if isinstance(rule, AbsenceRule):
-                out += self._absence_seen(rule, event, t)
+                out += self._absence_seen(rule, event, windows.epoch(event.ingested_at))
             elif rule.filters.accepts(event):
                 if isinstance(rule, ThresholdRule | MatchRule):
                     out += self._incident(rule, event, t)
@@ -112,17 +114,32 @@ class RuleEngine:
     def advance(self, now: datetime) -> list[Alert]:
         """Close what the watermark has passed and check absence rules against `now`.
 
-        Live, a timer calls this with wall-clock `now`; the backtest with event time as it passes.
+        Live, a timer calls this with wall-clock `now`; the backtest with event time as it passes. Absence
+        is measured in ingest time (`ingested_at`), which is the wall clock live and event time in a backtest,
+        so a replay of old history is not a silent feed.
         """
+        t = windows.epoch(now)
+        seen = self.state.get(_WM)
+        if seen is not None:
+            moved = watermark.released(seen, now=t, lateness=self.lateness, idle=self.idle, hold=self.hold)
+            if moved != seen:
+                self.state[_WM] = moved
         mark = self._watermark()
         out = self._close(mark) if mark is not None else []
-        t = windows.epoch(now)
         for rule in self.rules:
             if isinstance(rule, AbsenceRule):
                 out += self._absence_check(rule, t)
         if self.metrics:
             self.metrics.observe(watermark_delay=None if mark is None else t - mark, state_size=len(self.state))
         return self._counted(out)
+
+    def _moved(self, seen: dict[str, Any] | None, moved: dict[str, Any], mark: int | None) -> list[Alert]:
+        """Store a changed watermark state and close what a forward move passed."""
+        if moved == seen:
+            return []
+        self.state[_WM] = moved
+        new = watermark.mark_of(moved)
+        return self._close(new) if new is not None and (mark is None or new > mark) else []
 
     # -- incidents: threshold and match rules ---------------------------------------------------------
     def _incident(self, rule: ThresholdRule | MatchRule, event: ClassifiedEvent, t: int) -> list[Alert]:
