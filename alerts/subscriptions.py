@@ -26,6 +26,7 @@ class Verdict(StrEnum):
     DISABLED = "disabled"
     SILENCED = "silenced"
     QUIET_HOURS = "quiet_hours"
+    REPLAY = "replay"
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,10 @@ def match_filters(filters: Filters, alert: Alert) -> tuple[bool, list[str]]:
 def decide(
     subscription: Subscription, alert: Alert, silences: Iterable[Silence], now: datetime
 ) -> RouteDecision:
-    """The decision for one subscription: disabled, filtered, silenced, quiet hours, or deliver."""
+    """The decision for one subscription: disabled, filtered, replay, silenced, quiet hours, or deliver.
+
+    A replayed alert reaches nobody unless its replay was started with `--deliver`: rehearsals never page.
+    """
 
     def decision(verdict: Verdict, reasons: list[str]) -> RouteDecision:
         return RouteDecision(subscription.name, subscription.channel, verdict, tuple(reasons))
@@ -91,6 +95,8 @@ def decide(
     matched, reasons = match_filters(subscription.filters, alert)
     if not matched:
         return decision(Verdict.FILTERED, reasons)
+    if alert.replay is not None and not alert.replay.deliver:
+        return decision(Verdict.REPLAY, [f"replay {alert.replay.label} runs without --deliver"])
     silence = silencing(alert, silences, now=now)
     if silence is not None:
         until = silence.ends_at.isoformat(timespec="minutes")

@@ -36,6 +36,7 @@ class DeliveryStatus(StrEnum):
     RETRYING = "retrying"
     DEAD = "dead"
     SILENCED = "silenced"
+    REPLAY = "replay"
     DUPLICATE = "duplicate"
     DEFERRED = "deferred"
     UNSUBSCRIBED = "unsubscribed"

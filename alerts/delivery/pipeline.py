@@ -37,6 +37,13 @@ log = logging.getLogger(__name__)
 
 RecordSink = Callable[[DeliveryRecord], Awaitable[None]]
 
+# Routing decisions that hold an alert back on purpose: logged, so nothing is silently dropped.
+_LOGGED_HOLDS = {
+    Verdict.SILENCED: DeliveryStatus.SILENCED,
+    Verdict.QUIET_HOURS: DeliveryStatus.SILENCED,
+    Verdict.REPLAY: DeliveryStatus.REPLAY,
+}
+
 
 def build_stages(
     *,
@@ -104,12 +111,12 @@ class Deliverer:
                         alert=alert, subscription=decision.subscription, reasons=list(decision.reasons)
                     )
                 )
-            elif decision.verdict in (Verdict.SILENCED, Verdict.QUIET_HOURS):
+            elif decision.verdict in _LOGGED_HOLDS:
                 request = DeliveryRequest(alert=alert, subscription=decision.subscription)
                 await self._log(
                     request,
                     decision.channel,
-                    DeliveryStatus.SILENCED,
+                    _LOGGED_HOLDS[decision.verdict],
                     now=now,
                     error="; ".join(decision.reasons),
                 )
