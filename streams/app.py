@@ -10,14 +10,15 @@ The agents are thin: decoding, classification and rules are the pure functions t
 from __future__ import annotations
 
 import asyncio
-import json
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+from aiohttp import web
 from faust.types import EventT
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
@@ -28,7 +29,7 @@ from alerts.rules import RuleSet, default_rules, load_rules
 from schemas import Alert, ClassifiedEvent, DeadLetter, NewsItem, RejectReason, Replay, StrikeReport
 from streams import topics
 from streams.classify import Classifier
-from streams.delivery import Notifier
+from streams.delivery import Control, Notifier
 from streams.events import news_event, strike_event
 from streams.health import Readiness, add_health_routes
 from streams.ingest import Rejection, decode
@@ -53,14 +54,19 @@ def _now() -> datetime:
 class Pipeline:
     """Everything the agents share, built once per app: topics, classifier, rule engine, metrics."""
 
-    def __init__(self, app: faust.App, settings: SalvoSettings, registry: CollectorRegistry, rules: RuleSet) -> None:
+    def __init__(
+        self, app: faust.App, settings: SalvoSettings, registry: CollectorRegistry, rules: RuleSet
+    ) -> None:
         self.app = app
         self.settings = settings
         self.registry = registry
 
         def topic(name: str, partitions: int | None = None) -> faust.TopicT:
             return app.topic(
-                settings.topic(name), key_serializer="raw", value_serializer="raw", partitions=partitions,
+                settings.topic(name),
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=partitions,
                 internal=False,
             )
 
@@ -78,7 +84,12 @@ class Pipeline:
         self.notify_in = app.topic(
             self.alerts.get_topic_name(), self.control_name, key_serializer="raw", value_serializer="raw"
         )
-        self.notifier = Notifier(app, settings, registry)
+        self.notifier = Notifier(app, settings, registry, self.control)
+        self.seen = app.Table(
+            "seen-items",
+            partitions=settings.partitions,
+            help="Digest and time of each item id, to drop exact repeats (a file replayed twice).",
+        )
         self.metrics = PipelineMetrics(
             registry, topics={"news": self.news.get_topic_name(), "strikes": self.strikes.get_topic_name()}
         )
@@ -87,9 +98,15 @@ class Pipeline:
             "rule-state", partitions=1, help="Rule engine state: watermark, windows, incidents, cooldowns."
         )
         self.engine = RuleEngine(
-            rules, self.rule_state, allowed_lateness=settings.allowed_lateness,
+            rules,
+            self.rule_state,
+            allowed_lateness=settings.allowed_lateness,
+            idle_origin=timedelta(seconds=settings.idle_origin_s),
+            start_hold=timedelta(seconds=settings.start_hold_s),
             metrics=AlertMetrics(registry, rule_ids=[rule.id for rule in rules]),
         )
+        self.lag_metrics = LagMetrics(registry)
+        self._lag: ConsumerLag | None = None
         self.on_error: ErrorPolicy = self.dead_letter
 
     async def dead_letter(self, event: EventT, reason: RejectReason, error: str, stage: str) -> None:
@@ -97,20 +114,41 @@ class Pipeline:
         message = event.message
         letter = DeadLetter.of(
             message.value if isinstance(message.value, bytes) else b"",
-            topic=message.topic, partition=message.partition, offset=message.offset, key=message.key,
-            reason=reason, error=error, stage=stage, received_at=_now(),
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            reason=reason,
+            error=error,
+            stage=stage,
+            received_at=_now(),
         )
         self.metrics.dead_letters.labels(topic=message.topic, reason=reason.value).inc()
         log.warning("dead letter from %s[%s]@%s: %s", message.topic, message.partition, message.offset, error)
         await self.deadletter.send(key=message.key, value=letter.model_dump_json().encode())
 
     async def _validated(self, event: EventT, contract: type[BaseModel], feed: str) -> BaseModel | None:
+        """The item, or None when it was dead-lettered or is an exact repeat within the dedup horizon."""
         self.metrics.messages_in.labels(topic=event.message.topic, feed=feed).inc()
         item = decode(event.value, contract, max_bytes=self.settings.max_message_bytes)
         if isinstance(item, Rejection):
             await self.on_error(event, item.reason, item.error, "ingest")
             return None
+        if isinstance(item, NewsItem | StrikeReport) and self.repeated(feed, item):
+            self.metrics.duplicates.labels(feed=feed).inc()
+            return None
         return item
+
+    def repeated(self, feed: str, item: NewsItem | StrikeReport) -> bool:
+        """An item id seen with the same content within the horizon is a repeat; new content is an update."""
+        key = f"{feed}:{item.id}"
+        digest = hashlib.sha256(item.model_dump_json().encode()).hexdigest()[:32]
+        now = time.time()
+        previous = self.seen.get(key)
+        if previous and previous["digest"] == digest and now - previous["at"] < self.settings.dedup_horizon_s:
+            return True
+        self.seen[key] = {"digest": digest, "at": now}
+        return False
 
     def origin(self, event: EventT) -> str:
         """Where an item was read ("strikes.raw/1"): event time is only ordered within one partition."""
@@ -129,9 +167,11 @@ class Pipeline:
         started = time.perf_counter()
         classification = self.classifier.classify(item.text, lang=item.lang)
         self.metrics.stage_seconds.labels(stage="classify").observe(time.perf_counter() - started)
-        await self._emit(news_event(
-            item, classification, ingested_at=_now(), origin=self.origin(event), replay=_replay_of(event)
-        ))
+        await self._emit(
+            news_event(
+                item, classification, ingested_at=_now(), origin=self.origin(event), replay=_replay_of(event)
+            )
+        )
 
     async def ingest_strike(self, event: EventT) -> None:
         """Validate one strike report and forward it as an attack event."""
@@ -139,15 +179,15 @@ class Pipeline:
         if report is None:
             return
         assert isinstance(report, StrikeReport)
-        await self._emit(strike_event(
-            report, ingested_at=_now(), origin=self.origin(event), replay=_replay_of(event)
-        ))
+        await self._emit(
+            strike_event(report, ingested_at=_now(), origin=self.origin(event), replay=_replay_of(event))
+        )
 
     async def evaluate(self, event: EventT) -> None:
         """Run the rules on one classified event, or advance the clock on a tick."""
         started = time.perf_counter()
         if event.message.topic == self.control_name:
-            alerts = self.engine.advance(_tick_time(event))
+            alerts = self.engine.advance(Control.decode(event.value).now)
         else:
             classified = decode(event.value, ClassifiedEvent, max_bytes=self.settings.max_message_bytes)
             if isinstance(classified, Rejection):
@@ -169,7 +209,7 @@ class Pipeline:
         """Deliver one alert version, or drive due retries on a tick."""
         started = time.perf_counter()
         if event.message.topic == self.control_name:
-            await self.notifier.tick(_tick_time(event))
+            await self.notifier.on_control(Control.decode(event.value))
             return
         alert = decode(event.value, Alert, max_bytes=self.settings.max_message_bytes)
         if isinstance(alert, Rejection):
@@ -178,13 +218,25 @@ class Pipeline:
         await self.notifier.deliver(alert)
         self.metrics.stage_seconds.labels(stage="deliver").observe(time.perf_counter() - started)
 
+    async def measure_lag(self) -> None:
+        """Refresh the lag gauges; the monitor connects on first use, so building the app needs no broker."""
+        if self._lag is None:
+            consumed = [
+                t.get_topic_name() for t in (self.news, self.strikes, self.events, self.alerts, self.control)
+            ]
+            self._lag = await asyncio.to_thread(
+                ConsumerLag,
+                self.settings.bootstrap_servers,
+                group=self.settings.app_id,
+                topics=consumed,
+                metrics=self.lag_metrics,
+                client_id=self.settings.app_id,
+            )
+        await asyncio.to_thread(self._lag.refresh)
+
     async def tick(self) -> None:
         """Send the wall clock through `control`: table writes must happen inside stream iteration."""
-        await self.control.send(value=json.dumps({"now": _now().isoformat()}).encode())
-
-
-def _tick_time(event: EventT) -> datetime:
-    return datetime.fromisoformat(json.loads(event.value)["now"])
+        await self.control.send(value=Control(now=_now()).encode())
 
 
 def _replay_of(event: EventT) -> Replay | None:
@@ -194,7 +246,6 @@ def _replay_of(event: EventT) -> Replay | None:
     if not label:
         return None
     return Replay(label=label.decode(), deliver=headers.get(REPLAY_DELIVER_HEADER) == b"1")
-
 
 
 def build_app(
@@ -227,7 +278,9 @@ def build_app(
     pipeline = Pipeline(app, settings, registry, rules)
     app.salvo = pipeline  # type: ignore[attr-defined]
 
-    async def each(stream: faust.StreamT, handler: Callable[[EventT], Any], stage: str) -> AsyncIterator[None]:
+    async def each(
+        stream: faust.StreamT, handler: Callable[[EventT], Any], stage: str
+    ) -> AsyncIterator[None]:
         async for event in stream.events():
             try:
                 await handler(event)
@@ -264,22 +317,23 @@ def build_app(
     async def tick() -> None:
         await pipeline.tick()
 
-    @app.page("/metrics")
-    async def metrics(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    async def metrics(_request: web.Request) -> web.Response:
+        # Set as a raw header: aiohttp's content_type argument refuses the charset Prometheus' type carries.
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    add_health_routes(app.web.web_app.router, Readiness(
-        connected=lambda: app.producer.started and app.consumer.started,
-        assigned=lambda: bool(app.consumer.assignment()) and not app.rebalancing,
-        recovered=lambda: app.tables.recovery.completed.is_set(),
-    ))
-    consumed = [t.get_topic_name() for t in (pipeline.news, pipeline.strikes, pipeline.events, pipeline.alerts)]
-    lag = ConsumerLag(
-        settings.bootstrap_servers, group=settings.app_id, topics=[*consumed, pipeline.control_name],
-        metrics=LagMetrics(registry), client_id=settings.app_id,
+    app.web.web_app.router.add_get("/metrics", metrics)
+    app.web.web_app.router.add_routes(pipeline.notifier.api().routes())
+    add_health_routes(
+        app.web.web_app.router,
+        Readiness(
+            connected=lambda: app.producer.started and app.consumer.started,
+            assigned=lambda: bool(app.consumer.assignment()) and not app.rebalancing,
+            recovered=lambda: app.tables.recovery.completed.is_set(),
+        ),
     )
 
     @app.timer(settings.lag_interval_s)
     async def measure_lag() -> None:
-        await asyncio.to_thread(lag.refresh)
+        await pipeline.measure_lag()
+
     return app

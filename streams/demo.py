@@ -49,7 +49,9 @@ def worker_env(settings: SalvoSettings) -> dict[str, str]:
     """The environment that makes a `salvo worker` child use these settings."""
     env = dict(os.environ)
     for name, value in settings.model_dump(exclude_none=True).items():
-        env[f"SALVO_{name.upper()}"] = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+        env[f"SALVO_{name.upper()}"] = (
+            value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+        )
     return env
 
 
@@ -84,7 +86,9 @@ def show(record: Record) -> None:
         event = ClassifiedEvent.model_validate_json(record.value)
         facts = event.facts
         numbers = ", ".join(
-            f"{name}={value}" for name, value in (("drones", facts.drones), ("missiles", facts.missiles)) if value
+            f"{name}={value}"
+            for name, value in (("drones", facts.drones), ("missiles", facts.missiles))
+            if value
         )
         console.print(
             f"[cyan]event[/]  {event.category:<9} {'/'.join(event.subtypes) or '-':<28} {numbers:<24} {event.title[:70]}"
@@ -92,14 +96,23 @@ def show(record: Record) -> None:
     elif record.topic == topics.ALERTS and record.value:
         alert = Alert.model_validate_json(record.value)
         colour = {"critical": "red", "warning": "yellow"}.get(alert.severity, "blue")
-        console.print(f"[{colour}]ALERT[/]  {alert.severity:<8} {alert.rule_id} v{alert.version} {alert.status}: {alert.title}")
+        console.print(
+            f"[{colour}]ALERT[/]  {alert.severity:<8} {alert.rule_id} v{alert.version} {alert.status}: {alert.title}"
+        )
     elif record.topic == topics.DEADLETTER and record.value:
         letter = DeadLetter.model_validate_json(record.value)
         console.print(f"[magenta]dead letter[/] {letter.reason}: {letter.error[:100]}")
 
 
-async def _watch(settings: SalvoSettings, receiver: WebhookReceiver, expected: int, *, once: bool,
-                 as_json: bool, timeout_s: float) -> int:
+async def _watch(
+    settings: SalvoSettings,
+    receiver: WebhookReceiver,
+    expected: int,
+    *,
+    once: bool,
+    as_json: bool,
+    timeout_s: float,
+) -> int:
     """Show events, alerts and deliveries as they arrive; with `once`, return when all is delivered."""
     names = [topics.EVENTS, topics.ALERTS, topics.DEADLETTER]
     processed = 0
@@ -129,16 +142,30 @@ async def _watch(settings: SalvoSettings, receiver: WebhookReceiver, expected: i
 async def _run(once: bool, as_json: bool, port: int, timeout_s: float, workdir: Path) -> int:
     with EmbeddedBroker(port=free_port() if port_in_use(port) else port) as broker:
         settings = SalvoSettings(
-            bootstrap_servers=broker.bootstrap, partitions=2, store="memory://", data_dir=workdir / "data",
-            web_port=free_port(), producer_max_batch_size=1, session_timeout_s=6.0, heartbeat_interval_s=1.0,
+            bootstrap_servers=broker.bootstrap,
+            partitions=2,
+            store="memory://",
+            data_dir=workdir / "data",
+            web_port=free_port(),
+            producer_max_batch_size=1,
+            session_timeout_s=6.0,
+            heartbeat_interval_s=1.0,
             tick_interval_s=1.0,
         )
         topics.create_topics(settings)
-        console.print(f"[bold]broker[/] on {broker.bootstrap}; worker metrics on http://127.0.0.1:{settings.web_port}/metrics")
+        console.print(
+            f"[bold]broker[/] on {broker.bootstrap}; worker metrics on http://127.0.0.1:{settings.web_port}/metrics"
+        )
         receiver = await WebhookReceiver(secret=secrets.token_hex(16)).start()
-        subscribe(settings, Subscription.model_validate(
-            {"name": SUBSCRIBER, "target": {"type": "webhook", "url": receiver.url, "secret": receiver.secret}}
-        ))
+        subscribe(
+            settings,
+            Subscription.model_validate(
+                {
+                    "name": SUBSCRIBER,
+                    "target": {"type": "webhook", "url": receiver.url, "secret": receiver.secret},
+                }
+            ),
+        )
         console.print(f"[bold]subscriber[/] {SUBSCRIBER} at {receiver.url} (HMAC-signed webhook)")
         items = sample_items()
         with running_worker(settings, log=workdir / "worker.log"):
@@ -147,8 +174,9 @@ async def _run(once: bool, as_json: bool, port: int, timeout_s: float, workdir: 
                     producer.send(item)
             console.print(f"[bold]fed[/] {len(items)} real items (news and Air Force strike reports)")
             try:
-                delivered = await _watch(settings, receiver, len(items), once=once, as_json=as_json,
-                                         timeout_s=timeout_s)
+                delivered = await _watch(
+                    settings, receiver, len(items), once=once, as_json=as_json, timeout_s=timeout_s
+                )
             finally:
                 await receiver.stop()
         console.print(f"[bold]{delivered} alert(s) delivered[/] ({receiver.duplicates} repeats deduplicated)")

@@ -16,7 +16,11 @@ _SUBTYPE = {"drone": "drone_strike", "missile": "missile_strike"}
 
 
 def news_event(
-    item: NewsItem, classification: Classification, *, ingested_at: datetime, origin: str | None = None,
+    item: NewsItem,
+    classification: Classification,
+    *,
+    ingested_at: datetime,
+    origin: str | None = None,
     replay: Replay | None = None,
 ) -> ClassifiedEvent:
     """A classified news item; its event time is the publication time."""
@@ -56,7 +60,9 @@ def strike_event(
     facts = Facts(
         drones=launched if weapon.kind == "drone" else None,
         missiles=launched if weapon.kind == "missile" else None,
-        missile_classes={weapon.missile_class: launched} if weapon.missile_class and launched is not None else {},
+        missile_classes={weapon.missile_class: launched}
+        if weapon.missile_class and launched is not None
+        else {},
         destroyed=report.destroyed,
         regions=_regions(report),
         places=[*report.targets, *report.launch_places][:64],
@@ -70,7 +76,11 @@ def strike_event(
         subtypes=[subtype] if subtype else [],
         confidence=1.0,
         lang="en",
-        evidence=[Evidence(kind="weapon_model", text=report.model, start=0, end=len(report.model), rule="weapon_table")],
+        evidence=[
+            Evidence(
+                kind="weapon_model", text=report.model, start=0, end=len(report.model), rule="weapon_table"
+            )
+        ],
         facts=facts,
         id=f"strike:{report.id}",
         feed="strikes",

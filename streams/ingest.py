@@ -39,7 +39,9 @@ def decode(raw: bytes | None, contract: type[M], *, max_bytes: int) -> M | Rejec
     if raw is None:
         return Rejection(RejectReason.MALFORMED, "empty message (null value)")
     if len(raw) > max_bytes:
-        return Rejection(RejectReason.OVERSIZED, f"message of {len(raw)} bytes exceeds the limit of {max_bytes}")
+        return Rejection(
+            RejectReason.OVERSIZED, f"message of {len(raw)} bytes exceeds the limit of {max_bytes}"
+        )
     try:
         return contract.model_validate_json(raw)
     except PydanticValidationError as exc:

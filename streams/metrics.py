@@ -30,33 +30,53 @@ class PipelineMetrics:
             "salvo_messages_in", "Messages read from raw topics.", ["topic", "feed"], registry=registry
         )
         self.dead_letters = Counter(
-            "salvo_dead_letters", "Messages refused and sent to the dead-letter topic.", ["topic", "reason"],
+            "salvo_dead_letters",
+            "Messages refused and sent to the dead-letter topic.",
+            ["topic", "reason"],
+            registry=registry,
+        )
+        self.duplicates = Counter(
+            "salvo_duplicate_items",
+            "Items dropped as exact repeats of an item seen within the dedup horizon.",
+            ["feed"],
             registry=registry,
         )
         self.events_classified = Counter(
-            "salvo_events_classified", "Events classified, by category, first sub-type and language.",
-            ["category", "subtype", "lang"], registry=registry,
+            "salvo_events_classified",
+            "Events classified, by category, first sub-type and language.",
+            ["category", "subtype", "lang"],
+            registry=registry,
         )
         self.drones = Counter(
-            "salvo_facts_drones", "Drones reported in classified events, by region ('unknown' if none named).",
-            ["region"], registry=registry,
+            "salvo_facts_drones",
+            "Drones reported in classified events, by region ('unknown' if none named).",
+            ["region"],
+            registry=registry,
         )
         self.missiles = Counter(
-            "salvo_facts_missiles", "Missiles reported in classified events, by region.", ["region"],
+            "salvo_facts_missiles",
+            "Missiles reported in classified events, by region.",
+            ["region"],
             registry=registry,
         )
         self.events_by_region = Counter(
-            "salvo_events_by_region", "Classified events naming a region, by category.", ["region", "category"],
+            "salvo_events_by_region",
+            "Classified events naming a region, by category.",
+            ["region", "category"],
             registry=registry,
         )
         self.stage_seconds = Histogram(
-            "salvo_stage_seconds", "Processing time per pipeline stage.", ["stage"], buckets=_STAGE_BUCKETS,
+            "salvo_stage_seconds",
+            "Processing time per pipeline stage.",
+            ["stage"],
+            buckets=_STAGE_BUCKETS,
             registry=registry,
         )
         build = Gauge("salvo_build_info", "Salvo build information.", ["version"], registry=registry)
         build.labels(version=salvo_version()).set(1)
         for feed, topic in topics.items():
             self.messages_in.labels(topic=topic, feed=feed)
+            self.duplicates.labels(feed=feed)
             for reason in RejectReason:
                 self.dead_letters.labels(topic=topic, reason=reason.value)
         for stage in STAGES:

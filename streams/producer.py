@@ -47,11 +47,15 @@ class FeedProducer:
     def send(self, item: FeedItem) -> None:
         """Queue one item; `flush` (or leaving the context) waits until the broker has it."""
         self.send_raw(
-            raw_topic(item), item.model_dump_json().encode(), key=item.id.encode(),
+            raw_topic(item),
+            item.model_dump_json().encode(),
+            key=item.id.encode(),
             timestamp_ms=int(event_time(item).timestamp() * 1000),
         )
 
-    def send_raw(self, topic: str, value: bytes, *, key: bytes | None = None, timestamp_ms: int | None = None) -> None:
+    def send_raw(
+        self, topic: str, value: bytes, *, key: bytes | None = None, timestamp_ms: int | None = None
+    ) -> None:
         """Queue raw bytes on one of Salvo's topics (by its unprefixed name), e.g. to test dead-lettering."""
         self._producer.send(
             self.settings.topic(topic), value=value, key=key, timestamp_ms=timestamp_ms, headers=self.headers

@@ -52,8 +52,12 @@ class TopicReader:
         batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=5_000)
         records = [
             Record(
-                topic=message.topic.removeprefix(self._prefix), partition=message.partition,
-                offset=message.offset, timestamp_ms=message.timestamp, key=message.key, value=message.value,
+                topic=message.topic.removeprefix(self._prefix),
+                partition=message.partition,
+                offset=message.offset,
+                timestamp_ms=message.timestamp,
+                key=message.key,
+                value=message.value,
                 headers=tuple(message.headers or ()),
             )
             for messages in batches.values()

@@ -34,8 +34,11 @@ class SalvoSettings(BaseSettings):
     web_port: int = Field(default=6066, ge=0, le=65535)
     rules_file: Path | None = None
     allowed_lateness_s: float = Field(default=3600.0, ge=0)
+    idle_origin_s: float = Field(default=300.0, gt=0)
+    start_hold_s: float = Field(default=30.0, ge=0)
     tick_interval_s: float = Field(default=5.0, gt=0)
     lag_interval_s: float = Field(default=15.0, gt=0)
+    dedup_horizon_s: float = Field(default=7 * 86400.0, ge=0)
     max_message_bytes: int = Field(default=1_000_000, ge=1_024)
     producer_max_batch_size: int | None = None
     session_timeout_s: float = Field(default=10.0, gt=0)

@@ -38,10 +38,14 @@ SILENCES = "silences"
 CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(NEWS_RAW, "news items (NewsItem JSON) from feed adapters", scaled=True, config=_KEEP_FOREVER),
     TopicSpec(STRIKES_RAW, "strike report rows (StrikeReport JSON)", scaled=True, config=_KEEP_FOREVER),
-    TopicSpec(EVENTS, "classified events, one partition: rules need one event-time order", config=_KEEP_FOREVER),
+    TopicSpec(
+        EVENTS, "classified events, one partition: rules need one event-time order", config=_KEEP_FOREVER
+    ),
     TopicSpec(EVENTS_LATE, "events later than the allowed lateness, kept for audit", config=_KEEP_FOREVER),
     TopicSpec(ALERTS, "alert versions (Alert JSON) for delivery and any downstream consumer"),
-    TopicSpec(CONTROL, "clock ticks: table writes (window closes, retries) must happen inside stream iteration"),
+    TopicSpec(
+        CONTROL, "clock ticks: table writes (window closes, retries) must happen inside stream iteration"
+    ),
     TopicSpec(DELIVERY_LOG, "what was delivered: status, attempts, latency"),
     TopicSpec(DEADLETTER, "refused messages with the original bytes and the reason"),
     TopicSpec(SUBSCRIPTIONS, "subscriptions keyed by name; a null value deletes", config=_COMPACTED),

@@ -56,7 +56,10 @@ class CompactedView(Mapping[str, M], Generic[M]):
     async def follow(self) -> None:
         """Read the topic from the beginning, then keep following it until cancelled."""
         consumer = AIOKafkaConsumer(
-            self.topic, bootstrap_servers=self.bootstrap_servers, group_id=None, auto_offset_reset="earliest",
+            self.topic,
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="earliest",
             enable_auto_commit=False,
         )
         await consumer.start()

@@ -45,7 +45,9 @@ def _weapon_of(category: str) -> Weapon:
 @cache
 def _table() -> dict[str, Weapon]:
     text = files("streams").joinpath("data/missiles_and_uavs.csv").read_text(encoding="utf-8")
-    table = {row["model"].strip().lower(): _weapon_of(row["category"]) for row in csv.DictReader(text.splitlines())}
+    table = {
+        row["model"].strip().lower(): _weapon_of(row["category"]) for row in csv.DictReader(text.splitlines())
+    }
     table.update({model: _weapon_of(category) for model, category in _EXTRA.items()})
     return table
 

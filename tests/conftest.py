@@ -68,7 +68,9 @@ def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
     """
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(settings: SalvoSettings, *, rules: Path | None = None, timeout_s: float = 60.0) -> subprocess.Popen[bytes]:
+    def start(
+        settings: SalvoSettings, *, rules: Path | None = None, timeout_s: float = 60.0
+    ) -> subprocess.Popen[bytes]:
         if rules is not None:
             settings = settings.model_copy(update={"rules_file": rules})
         log = (tmp_path / f"worker-{len(started)}.log").open("wb")

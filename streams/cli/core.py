@@ -39,7 +39,9 @@ def broker(
     from streams.broker import EmbeddedBroker
     from streams.topics import create_topics
 
-    settings = settings_from(bootstrap_servers=f"{host}:{port}", partitions=partitions, topic_prefix=topic_prefix)
+    settings = settings_from(
+        bootstrap_servers=f"{host}:{port}", partitions=partitions, topic_prefix=topic_prefix
+    )
     with EmbeddedBroker(host=host, port=port) as running:
         created = create_topics(settings)
         console.print(f"[green]broker listening on {running.bootstrap}[/] ({len(created)} topics created)")
@@ -56,8 +58,12 @@ def worker(
     bootstrap_servers: Bootstrap = None,
     topic_prefix: Prefix = None,
     store: Annotated[str | None, typer.Option(help="Table store: rocksdb:// or memory://.")] = None,
-    web_port: Annotated[int | None, typer.Option(help="Port of /metrics, /healthz, /readyz and the API.")] = None,
-    rules: Annotated[Path | None, typer.Option("--rules", help="Rules YAML (default: the shipped rules).")] = None,
+    web_port: Annotated[
+        int | None, typer.Option(help="Port of /metrics, /healthz, /readyz and the API.")
+    ] = None,
+    rules: Annotated[
+        Path | None, typer.Option("--rules", help="Rules YAML (default: the shipped rules).")
+    ] = None,
     log_level: Annotated[str | None, typer.Option(help="Log level.")] = None,
 ) -> None:
     """Run the stream processors: ingest → classify → rules → alerts → delivery."""
@@ -67,8 +73,12 @@ def worker(
     from streams.topics import create_topics
 
     settings = settings_from(
-        bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix, store=store, web_port=web_port,
-        rules_file=rules, log_level=log_level,
+        bootstrap_servers=bootstrap_servers,
+        topic_prefix=topic_prefix,
+        store=store,
+        web_port=web_port,
+        rules_file=rules,
+        log_level=log_level,
     )
     create_topics(settings)
     app = build_app(settings)
@@ -95,7 +105,9 @@ def _send(item: NewsItem | StrikeReport, settings: SalvoSettings) -> None:
     console.print(f"sent {item.id} to {settings.topic(raw_topic(item))}")
 
 
-send_app = typer.Typer(help="Produce one item to a raw topic, from flags or JSON on stdin.", no_args_is_help=True)
+send_app = typer.Typer(
+    help="Produce one item to a raw topic, from flags or JSON on stdin.", no_args_is_help=True
+)
 
 
 def _stable_id(*parts: str) -> str:
@@ -110,7 +122,9 @@ def send_news(
     url: Annotated[str | None, typer.Option(help="Link to the story.")] = None,
     published_at: Annotated[str | None, typer.Option(help="ISO time with zone (default: now).")] = None,
     lang: Annotated[str | None, typer.Option(help="en, uk, ru or other (default: detected).")] = None,
-    item_id: Annotated[str | None, typer.Option("--id", help="Item id (default: derived from the title).")] = None,
+    item_id: Annotated[
+        str | None, typer.Option("--id", help="Item id (default: derived from the title).")
+    ] = None,
     bootstrap_servers: Bootstrap = None,
     topic_prefix: Prefix = None,
 ) -> None:
@@ -128,7 +142,9 @@ def send_strike(
     model: Annotated[str | None, typer.Option(help="Weapon model, e.g. Shahed-136/131.")] = None,
     launched: Annotated[int | None, typer.Option(help="Number launched.")] = None,
     destroyed: Annotated[int | None, typer.Option(help="Number destroyed.")] = None,
-    time_start: Annotated[str | None, typer.Option(help="Start of the attack window (ISO with zone).")] = None,
+    time_start: Annotated[
+        str | None, typer.Option(help="Start of the attack window (ISO with zone).")
+    ] = None,
     time_end: Annotated[str | None, typer.Option(help="End of the attack window (ISO with zone).")] = None,
     region: Annotated[list[str] | None, typer.Option(help="Affected region (repeatable).")] = None,
     source: Annotated[str, typer.Option(help="Report source.")] = "cli",
@@ -139,8 +155,13 @@ def send_strike(
     """Send a strike report: `salvo send strike --model Shahed-136/131 --launched 400` or JSON on stdin."""
     end = time_end or datetime.now(UTC).isoformat()
     fields = {
-        "model": model, "launched": launched, "destroyed": destroyed, "time_start": time_start or end,
-        "time_end": end, "affected_regions": region, "source": source,
+        "model": model,
+        "launched": launched,
+        "destroyed": destroyed,
+        "time_start": time_start or end,
+        "time_end": end,
+        "affected_regions": region,
+        "source": source,
     }
     fields["id"] = item_id or (_stable_id(source, model, end) if model else None)
     item = _read_item(StrikeReport, fields)
@@ -152,7 +173,9 @@ schemas_app = typer.Typer(help="The topic contracts.", no_args_is_help=True)
 
 
 @schemas_app.command("export")
-def schemas_export(directory: Annotated[Path, typer.Argument(help="Where to write the JSON Schemas.")]) -> None:
+def schemas_export(
+    directory: Annotated[Path, typer.Argument(help="Where to write the JSON Schemas.")],
+) -> None:
     """Write the JSON Schema of every topic contract to DIRECTORY."""
     from schemas.export import export_json_schemas
 
@@ -161,8 +184,12 @@ def schemas_export(directory: Annotated[Path, typer.Argument(help="Where to writ
 
 
 def demo(
-    once: Annotated[bool, typer.Option("--once", help="Exit when the sample is processed and delivered.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print each delivered alert as one JSON line.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Exit when the sample is processed and delivered.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print each delivered alert as one JSON line.")
+    ] = False,
     port: Annotated[int, typer.Option(help="Broker port (a free one if taken).")] = 9092,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the sample with --once.")] = 120.0,
 ) -> None:

@@ -45,17 +45,24 @@ async def _wait_for(receiver: WebhookReceiver, count: int, timeout_s: float) -> 
         await asyncio.sleep(0.25)
 
 
-async def test_seed_story_and_strike_report_reach_the_webhook_signed(salvo_settings: SalvoSettings, start_worker) -> None:
+async def test_seed_story_and_strike_report_reach_the_webhook_signed(
+    salvo_settings: SalvoSettings, start_worker
+) -> None:
     receiver = await WebhookReceiver(secret=secrets.token_hex(16)).start()
     try:
-        subscribe(salvo_settings, Subscription.model_validate(
-            {"name": "ops", "target": {"type": "webhook", "url": receiver.url, "secret": receiver.secret}}
-        ))
+        subscribe(
+            salvo_settings,
+            Subscription.model_validate(
+                {"name": "ops", "target": {"type": "webhook", "url": receiver.url, "secret": receiver.secret}}
+            ),
+        )
         start_worker(salvo_settings, rules=RULES)
         with FeedProducer(salvo_settings) as producer:
             # Same key as the seed story: same partition, so the worker must carry on past the bad message.
             producer.send_raw(topics.NEWS_RAW, b'{"id": "broken", "title": ', key=SEED.id.encode())
-            producer.send_raw(topics.NEWS_RAW, b'{"id": "no-time", "source": "x", "title": "t"}', key=SEED.id.encode())
+            producer.send_raw(
+                topics.NEWS_RAW, b'{"id": "no-time", "source": "x", "title": "t"}', key=SEED.id.encode()
+            )
             producer.send(SEED)
             producer.send(STRIKE)
         started = time.monotonic()
@@ -65,8 +72,14 @@ async def test_seed_story_and_strike_report_reach_the_webhook_signed(salvo_setti
     finally:
         await receiver.stop()
 
-    got = {(item.body["alert"]["rule_id"], item.body["alert"]["severity"], tuple(item.body["alert"]["event_ids"]))
-           for item in receiver.received}
+    got = {
+        (
+            item.body["alert"]["rule_id"],
+            item.body["alert"]["severity"],
+            tuple(item.body["alert"]["event_ids"]),
+        )
+        for item in receiver.received
+    }
     assert got == {
         ("large-drone-salvo", "critical", ("news:seed-geneva-salvo",)),
         ("large-missile-salvo", "warning", ("news:seed-geneva-salvo",)),
@@ -81,13 +94,16 @@ async def test_seed_story_and_strike_report_reach_the_webhook_signed(salvo_setti
         letters = [DeadLetter.model_validate_json(r.value) for r in reader.poll(3)]
     assert sorted(letter.reason for letter in letters) == ["malformed", "schema"]
     schema_error = next(letter for letter in letters if letter.reason == "schema")
-    assert "published_at" in schema_error.error and schema_error.topic == salvo_settings.topic(topics.NEWS_RAW)
+    assert "published_at" in schema_error.error and schema_error.topic == salvo_settings.topic(
+        topics.NEWS_RAW
+    )
     assert json.loads(schema_error.value)["id"] == "no-time"
 
     metrics = httpx.get(f"http://127.0.0.1:{salvo_settings.web_port}/metrics").text
     dead = {
         sample.labels["reason"]: sample.value
-        for family in text_string_to_metric_families(metrics) if family.name == "salvo_dead_letters"
+        for family in text_string_to_metric_families(metrics)
+        if family.name == "salvo_dead_letters"
         for sample in family.samples
         if sample.name == "salvo_dead_letters_total" and sample.labels["topic"].endswith(topics.NEWS_RAW)
     }
