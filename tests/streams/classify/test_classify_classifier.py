@@ -105,3 +105,9 @@ def test_ukrainian_air_force_counts() -> None:
             missiles_ok += facts.missiles == want_m
     assert total > 200
     assert drones_ok / total >= 0.95 and missiles_ok / total >= 0.95
+
+
+@pytest.mark.parametrize("text", ["", "🔥🔥", "12345", "a" * 5000])
+def test_degenerate_inputs(text: str) -> None:
+    result = classify(text)
+    assert result.category == "other" and result.facts.drones is None
