@@ -28,20 +28,23 @@ from streams.producer import FeedProducer
 from streams.reader import Record, TopicReader
 from streams.receiver import WebhookReceiver
 from streams.settings import SalvoSettings
+from streams.sources import FileRejection, read_file
 
 console = Console(stderr=True)
 SUBSCRIBER = "demo-webhook"
 QUIET_S = 4.0
 
 
+SAMPLE = files("streams").joinpath("data/demo/sample.jsonl")
+
+
 def sample_items() -> list[NewsItem | StrikeReport]:
     """The bundled sample (see streams/data/SOURCES.md), in event-time order."""
-    lines = files("streams").joinpath("data/demo/sample.jsonl").read_text(encoding="utf-8").splitlines()
-    contracts = {topics.NEWS_RAW: NewsItem, topics.STRIKES_RAW: StrikeReport}
-    items: list[NewsItem | StrikeReport] = []
-    for line in lines:
-        entry = json.loads(line)
-        items.append(contracts[entry["topic"]].model_validate(entry["value"]))
+    items = []
+    for _, row in read_file(Path(str(SAMPLE))):
+        if isinstance(row, FileRejection):
+            raise ValueError(f"the bundled sample is broken: {row}")
+        items.append(row)
     return items
 
 

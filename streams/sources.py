@@ -47,7 +47,8 @@ class FileRejection:
 
 
 Row = tuple[int, StrikeReport | NewsItem | FileRejection]
-FileFormat = Literal["auto", "strikes", "news"]
+FileFormat = Literal["auto", "jsonl", "strikes-csv", "news-csv"]
+_CONTRACTS: dict[str, type[NewsItem] | type[StrikeReport]] = {"news.raw": NewsItem, "strikes.raw": StrikeReport}
 """What a file holds: "auto" decides by its columns (the strike CSV's `time_start, time_end, model, launched`)."""
 
 
@@ -192,19 +193,39 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | FileRejection]]:
             start = reader.line_num + 1
 
 
+def _salvo_record(record: dict[str, Any]) -> NewsItem | StrikeReport:
+    """A line of Salvo's own JSONL (`salvo export`, the demo sample): `{"topic": "news.raw", "value": {…}}`."""
+    contract = _CONTRACTS.get(str(record.get("topic")))
+    if contract is None or not isinstance(record.get("value"), dict):
+        raise ValueError(f"not a Salvo record of {' or '.join(_CONTRACTS)}: needs 'topic' and an object 'value'")
+    return contract.model_validate(record["value"])
+
+
+def _reading(record: dict[str, Any], file_format: FileFormat) -> FileFormat:
+    if file_format != "auto":
+        return file_format
+    if {"topic", "value"} <= record.keys():
+        return "jsonl"
+    return "strikes-csv" if _STRIKE_COLUMNS <= record.keys() else "news-csv"
+
+
 def read_file(path: str | Path, *, file_format: FileFormat = "auto") -> Iterator[Row]:
     """Every record of a feed file as a strike report or news item, or a rejection with file and line.
 
-    :param file_format: "strikes" or "news" to force the reading; "auto" (default) decides by the columns.
+    :param file_format: "jsonl" (Salvo's own records), "strikes-csv" (the Air Force strike CSV) or
+        "news-csv" (news in CSV, TSV or JSONL with common column names) to force the reading; "auto"
+        (default) decides per record by its keys.
     """
     path = Path(path)
     for number, record in _rows(path):
         if isinstance(record, FileRejection):
             yield number, record
             continue
-        strikes = _STRIKE_COLUMNS <= record.keys() if file_format == "auto" else file_format == "strikes"
+        reading = _reading(record, file_format)
         try:
-            if strikes:
+            if reading == "jsonl":
+                yield number, _salvo_record(record)
+            elif reading == "strikes-csv":
                 yield number, strike_report(record)
             else:
                 yield number, news_item(record, default_source=path.stem)

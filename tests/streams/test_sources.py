@@ -81,5 +81,5 @@ def test_a_forced_format_reads_a_file_as_that_feed(tmp_path: Path) -> None:
     path = tmp_path / "items.csv"
     path.write_text("date,title\n2022-03-13,Talks resume\n")
     assert isinstance(next(read_file(path))[1], NewsItem)
-    (line, forced), = list(read_file(path, file_format="strikes"))
+    (line, forced), = list(read_file(path, file_format="strikes-csv"))
     assert line == 2 and isinstance(forced, FileRejection) and "time_start" in forced.reason
