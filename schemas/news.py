@@ -25,5 +25,6 @@ class NewsItem(FeedContract):
 
     @property
     def text(self) -> str:
-        """Headline and body as one text: the classifier reads both, headline first."""
-        return f"{self.title}\n{self.body}" if self.body else self.title
+        """Headline and body as one text, headline first; a blank line keeps the headline its own sentence
+        (headlines carry no full stop, and the body often repeats the headline's numbers)."""
+        return f"{self.title}\n\n{self.body}" if self.body else self.title

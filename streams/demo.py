@@ -30,7 +30,7 @@ from streams.receiver import WebhookReceiver
 from streams.settings import SalvoSettings
 from streams.sources import FileRejection, read_file
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 SUBSCRIBER = "demo-webhook"
 QUIET_S = 4.0
 

@@ -36,7 +36,7 @@ def test_the_810_drone_night_is_one_critical_incident_and_each_night_one_alert()
     assert result.events == 269 and not result.rejected and not result.late
     [alert] = _salvo_critical_810(result)
     assert (alert.severity, alert.status, _night(alert)) == ("critical", "firing", date(2025, 9, 7))
-    assert alert.title == "Large drone salvo: 810 drones launched (Shahed-136/131)"
+    assert alert.title == "Large drone salvo: 810 drones — Shahed-136/131: 810 launched, 747 destroyed"
 
     firing = [a for a in result.alerts if a.rule_id == "large-drone-salvo" and a.status == "firing"]
     per_night = Counter(_night(a) for a in firing)
