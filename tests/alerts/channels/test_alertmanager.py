@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import random
-import shutil
-import subprocess
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,41 +17,7 @@ from alerts.delivery import Deliverer, DeliveryMetrics
 from alerts.outbox import Outbox
 from schemas.delivery import DeliveryRecord, DeliveryStatus
 from schemas.subscription import Subscription
-from streams.broker import free_port
 from tests.alerts.conftest import T0, make_alert
-
-BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-CONFIG = "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n"
-
-
-@pytest.fixture
-def alertmanager(tmp_path: Path) -> Iterator[str]:
-    """A real Alertmanager on a free port, no clustering; yields its base URL."""
-    if BINARY is None:
-        pytest.skip("Alertmanager not installed: run `make system-deps`")
-    (tmp_path / "am.yml").write_text(CONFIG)
-    port = free_port()
-    process = subprocess.Popen(
-        [BINARY, f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
-         f"--storage.path={tmp_path}", f"--config.file={tmp_path / 'am.yml'}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("Alertmanager did not become ready")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import ssl
-import subprocess
-from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Session
-from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from alerts.channels.base import ChannelError, Envelope
 from alerts.channels.email import EmailChannel, EmailConfig, build_message
@@ -20,62 +12,8 @@ from schemas.delivery import FailureReason
 from schemas.subscription import Subscription
 from streams.broker import free_port
 from tests.alerts.channels.fixtures import assert_no_secret
+from tests.alerts.channels.servers import SMTP_LOGIN, SMTP_PASSWORD, Inbox
 from tests.alerts.conftest import T0, make_alert
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives and refuses recipients at `refused.example`."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_RCPT(self, server, session, envelope: SmtpEnvelope, address: str, options) -> str:
-        if address.endswith("@refused.example"):
-            return "550 5.1.1 no such user"
-        if address.endswith("@busy.example"):
-            return "451 4.3.0 try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope: SmtpEnvelope) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 Message accepted"
-
-
-def _authenticate(server, session: Session, envelope, mechanism, auth_data) -> AuthResult:
-    ok = auth_data.login == b"salvo" and auth_data.password == b"pa55-word-xyz"
-    return AuthResult(success=ok, handled=False)
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    """A plain SMTP server on a free port."""
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
-
-
-@pytest.fixture
-def tls_inbox(tmp_path: Path) -> Iterator[tuple[Inbox, int, Path]]:
-    """An SMTP server that requires STARTTLS (self-signed certificate) and AUTH LOGIN/PLAIN."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    handler = Inbox()
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=free_port(), tls_context=context, require_starttls=True,
-        authenticator=_authenticate, auth_required=True,
-    )  # fmt: skip
-    controller.start()
-    yield handler, controller.port, cert
-    controller.stop()
 
 
 def mail_to(*addresses: str) -> Subscription:
@@ -106,7 +44,7 @@ async def test_sends_plain_smtp_and_classifies_refusals(inbox: tuple[Inbox, int]
 
 async def test_starttls_and_auth(tls_inbox: tuple[Inbox, int, Path]) -> None:
     handler, port, cert = tls_inbox
-    good = EmailConfig(port=port, ca_file=cert, username="salvo", password="pa55-word-xyz")
+    good = EmailConfig(port=port, ca_file=cert, username=SMTP_LOGIN, password=SMTP_PASSWORD)
     await EmailChannel(good).send(Envelope(make_alert(), mail_to("desk@example.org"), "k:v1", T0))
     assert len(handler.messages) == 1
     bad = good.model_copy(update={"password": good.password.__class__("wrong-pass-123")})
