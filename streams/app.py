@@ -19,6 +19,7 @@ from typing import Any
 
 import faust
 from aiohttp import web
+from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from faust.types import EventT
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
@@ -273,6 +274,10 @@ def build_app(
         value_serializer="raw",
         **extra,
     )
+    if settings.faust_sensor:
+        # Faust's own sensor (rebalances, commit and send latency, table operations) on Salvo's registry, under
+        # its own `faust_` prefix, so nothing clashes with `salvo_*` or with another app in the same process.
+        app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(registry, "faust"))
     if rules is None:
         rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
     pipeline = Pipeline(app, settings, registry, rules)

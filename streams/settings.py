@@ -43,6 +43,7 @@ class SalvoSettings(BaseSettings):
     producer_max_batch_size: int | None = None
     session_timeout_s: float = Field(default=10.0, gt=0)
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
+    faust_sensor: bool = True
     api_token: SecretStr | None = None
     log_level: str = "WARNING"
 

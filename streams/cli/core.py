@@ -169,6 +169,28 @@ def send_strike(
     _send(item, settings_from(bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix))
 
 
+topics_app = typer.Typer(help="Salvo's topics on the configured cluster.", no_args_is_help=True)
+
+
+@topics_app.command("create")
+def topics_create(
+    bootstrap_servers: Bootstrap = None,
+    topic_prefix: Prefix = None,
+    partitions: Annotated[int | None, typer.Option(help="Partitions of the scaled topics.")] = None,
+    replication_factor: Annotated[int | None, typer.Option(help="Replication factor.")] = None,
+) -> None:
+    """Create the missing topics (existing ones are left as they are); for Apache Kafka deployments."""
+    from streams.topics import create_topics, topic_names
+
+    settings = settings_from(
+        bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix, partitions=partitions,
+        replication_factor=replication_factor,
+    )
+    created = set(create_topics(settings))
+    for name in topic_names(settings):
+        typer.echo(f"{name}\t{'created' if name in created else 'exists'}")
+
+
 schemas_app = typer.Typer(help="The topic contracts.", no_args_is_help=True)
 
 
@@ -209,3 +231,4 @@ def register(app: typer.Typer) -> None:
     app.command()(demo)
     app.add_typer(send_app, name="send")
     app.add_typer(schemas_app, name="schemas")
+    app.add_typer(topics_app, name="topics")

@@ -77,3 +77,11 @@ def test_schemas_export(tmp_path: Path, salvo_settings: SalvoSettings) -> None:
     run = salvo(salvo_settings, "schemas", "export", str(tmp_path / "out"))
     assert run.returncode == 0
     assert (tmp_path / "out" / "StrikeReport.schema.json").is_file()
+
+
+def test_topics_create_reports_created_then_existing(salvo_settings: SalvoSettings) -> None:
+    fresh = salvo_settings.model_copy(update={"topic_prefix": salvo_settings.topic_prefix + "new."})
+    first = salvo(fresh, "topics", "create")
+    assert first.returncode == 0 and f"{fresh.topic(topics.ALERTS)}\tcreated" in first.stdout
+    again = salvo(fresh, "topics", "create")
+    assert f"{fresh.topic(topics.ALERTS)}\texists" in again.stdout
