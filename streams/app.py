@@ -131,7 +131,9 @@ class Pipeline:
     async def _validated(self, event: EventT, contract: type[BaseModel], feed: str) -> BaseModel | None:
         """The item, or None when it was dead-lettered or is an exact repeat within the dedup horizon."""
         self.metrics.messages_in.labels(topic=event.message.topic, feed=feed).inc()
+        started = time.perf_counter()
         item = decode(event.value, contract, max_bytes=self.settings.max_message_bytes)
+        self.metrics.stage_seconds.labels(stage="ingest").observe(time.perf_counter() - started)
         if isinstance(item, Rejection):
             await self.on_error(event, item.reason, item.error, "ingest")
             return None
