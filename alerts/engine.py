@@ -226,10 +226,19 @@ class RuleEngine:
 
     def _episode(self, rule: WindowRule | SpikeRule, group: str, start: int, agg: dict[str, Any],
                  event: ClassifiedEvent, severity: str, value: float, threshold: float) -> list[Alert]:
-        """A met window starts or extends the group's firing episode; only a higher severity re-alerts."""
+        """A met window starts or extends the group's firing episode; only a higher severity re-alerts.
+
+        An episode is a run of met windows that overlap: a met window starting at or after the episode's end
+        resolves it and starts a new one here, in event time, whether or not the watermark has closed it yet,
+        so when windows close (a burst replay, a start-up hold) never changes which alerts fire.
+        """
         key = f"ep|{rule.id}|{group}"
         end = start + int(rule.window.size.total_seconds())
         ep = self.state.get(key)
+        out: list[Alert] = []
+        if ep is not None and start >= ep["until"]:
+            out.append(self._resolve_episode(rule, group, ep))
+            ep = None
         if ep is not None:
             grown = {**ep, "until": max(ep["until"], end), "agg": agg if value > ep["value"] else ep["agg"],
                      "value": max(value, ep["value"]), "event": ep["event"]}
@@ -240,13 +249,18 @@ class RuleEngine:
             return [self._episode_alert(rule, group, grown, "updated")] if higher else []
         if incidents.in_cooldown(self.state.get(f"cd|{rule.id}|{group}"), start, severity,
                                  int(rule.cooldown.total_seconds())):
-            return []
+            return out
         ep = {"id": incidents.alert_id(rule.id, group, start), "version": 1, "severity": severity,
               "start": start, "until": end, "value": value, "threshold": threshold, "agg": agg,
               "event": event.model_dump(mode="json")}
         self.state[key] = ep
         self.state[f"cd|{rule.id}|{group}"] = {"at": start, "severity": severity}
-        return [self._episode_alert(rule, group, ep, "firing")]
+        return [*out, self._episode_alert(rule, group, ep, "firing")]
+
+    def _resolve_episode(self, rule: WindowRule | SpikeRule, group: str, ep: dict[str, Any]) -> Alert:
+        """End an episode: its `resolved` version, with the state removed."""
+        del self.state[f"ep|{rule.id}|{group}"]
+        return self._episode_alert(rule, group, {**ep, "version": ep["version"] + 1}, "resolved")
 
     def _episode_alert(self, rule: WindowRule | SpikeRule, group: str, ep: dict[str, Any],
                        status: str) -> Alert:
@@ -301,9 +315,7 @@ class RuleEngine:
         elif isinstance(rule, WindowRule | SpikeRule):
             ep = self.state.get(f"ep|{rule.id}|{group}")
             if ep is not None and ep["until"] <= mark:
-                done = {**ep, "version": ep["version"] + 1}
-                del self.state[f"ep|{rule.id}|{group}"]
-                out.append(self._episode_alert(rule, group, done, "resolved"))
+                out.append(self._resolve_episode(rule, group, ep))
             self._drop_buckets(rule, group, mark - self._retention(rule))
         cd = self.state.get(f"cd|{rule.id}|{group}")
         if cd is not None and cd["at"] + int(rule.cooldown.total_seconds()) < mark:

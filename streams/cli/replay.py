@@ -69,7 +69,7 @@ def replay_command(
 
         def advance(_item: object, done: ReplaySummary) -> None:
             rate = done.total / max(time.monotonic() - started, 1e-9)
-            bar.update(task, completed=done.total, rate=f"{rate:,.0f}", clock=f"{done.last:%Y-%m-%d %H:%M}")
+            bar.update(task, completed=done.total, rate=f"{rate:,.1f}", clock=f"{done.last:%Y-%m-%d %H:%M}")
 
         replay(items, producer, speed=speed, summary=summary, progress=advance)
     _report(summary, label=label, deliver=deliver)

@@ -44,3 +44,30 @@ def test_mark_never_moves_back_and_state_stays_plain_json() -> None:
     later = watermark.observe(state, "p", 500, seen_at=1, lateness=10, idle=3_600, hold=0)
     assert watermark.mark_of(later) == 990
     assert set(later) == {"origins", "start", "mark"}
+
+
+NIGHTS = rules("""
+rules:
+  - id: night
+    kind: window
+    agg: sum
+    fact: drones
+    window: {size: 1d}
+    group_by: all
+    threshold: 100
+    severity: warning
+    message: "{value}"
+""")
+
+
+def test_which_alerts_fire_does_not_depend_on_when_windows_close() -> None:
+    """Three nights over the threshold are three episodes, closed as they pass or all at the end."""
+    reports = [event(f"n{day}", 24 * day + 2, drones=150, origin="strikes.raw/0") for day in range(3)]
+    prompt = RuleEngine(NIGHTS, JsonTable(), allowed_lateness=timedelta(0), start_hold=timedelta(0))
+    held = RuleEngine(NIGHTS, JsonTable(), allowed_lateness=timedelta(0), start_hold=timedelta(days=30))
+    fired = {}
+    for name, engine in (("prompt", prompt), ("held", held)):
+        alerts = [a for r in reports for a in engine.process(r).alerts]
+        fired[name] = [(a.id, a.status) for a in alerts if a.status == "firing"]
+    assert len(fired["prompt"]) == 3
+    assert fired["held"] == fired["prompt"]
