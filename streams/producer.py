@@ -44,21 +44,28 @@ class FeedProducer:
             linger_ms=5,
         )
 
-    def send(self, item: FeedItem) -> None:
-        """Queue one item; `flush` (or leaving the context) waits until the broker has it."""
+    def send(self, item: FeedItem, *, partition: int | None = None) -> None:
+        """Queue one item; `flush` (or leaving the context) waits until the broker has it.
+
+        :param partition: by default the key (item id) picks the partition; a replay pins one partition so
+            the worker sees its event-time order.
+        """
         self.send_raw(
             raw_topic(item),
             item.model_dump_json().encode(),
             key=item.id.encode(),
             timestamp_ms=int(event_time(item).timestamp() * 1000),
+            partition=partition,
         )
 
     def send_raw(
-        self, topic: str, value: bytes, *, key: bytes | None = None, timestamp_ms: int | None = None
+        self, topic: str, value: bytes, *, key: bytes | None = None, timestamp_ms: int | None = None,
+        partition: int | None = None,
     ) -> None:
         """Queue raw bytes on one of Salvo's topics (by its unprefixed name), e.g. to test dead-lettering."""
         self._producer.send(
-            self.settings.topic(topic), value=value, key=key, timestamp_ms=timestamp_ms, headers=self.headers
+            self.settings.topic(topic), value=value, key=key, timestamp_ms=timestamp_ms, headers=self.headers,
+            partition=partition,
         )
 
     def flush(self, timeout_s: float = 30.0) -> None:

@@ -73,6 +73,10 @@ def load(
 
 Progress = Callable[[FeedItem, ReplaySummary], None]
 
+# Every replayed item goes to one partition of its raw topic: Kafka orders a partition, not a topic, so the
+# worker then sees each feed in the replay's event-time order, which is the backtest's order.
+REPLAY_PARTITION = 0
+
 
 def replay(
     items: Iterable[FeedItem],
@@ -97,7 +101,7 @@ def replay(
             ahead = due - (time.monotonic() - started)
             if ahead > 0:
                 sleep(ahead)
-        producer.send(item)
+        producer.send(item, partition=REPLAY_PARTITION)
         summary.sent["news" if isinstance(item, NewsItem) else "strikes"] += 1
         summary.last = moment
         if progress is not None:

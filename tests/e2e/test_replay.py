@@ -24,7 +24,6 @@ from streams.reader import TopicReader
 from streams.receiver import WebhookReceiver
 from streams.replay import ReplaySummary, replay
 from streams.settings import SalvoSettings
-from streams.topics import create_topics
 
 pytestmark = pytest.mark.broker
 
@@ -61,12 +60,9 @@ def _comparable(alert: Alert) -> str:
 def test_a_month_replayed_gives_the_backtest_alerts_and_a_second_replay_adds_none(
     salvo_settings: SalvoSettings, start_worker
 ) -> None:
-    # One partition per feed: the worker then sees the replay's order, which is the backtest's order; and no
-    # start-up hold, which waits on the wall clock where the backtest's clock is event time.
-    settings = salvo_settings.model_copy(
-        update={"partitions": 1, "topic_prefix": salvo_settings.topic_prefix + "m.", "start_hold_s": 0.0}
-    )
-    create_topics(settings)
+    # Several partitions (the fixture's two): the replay pins one, so the worker sees the backtest's order. No
+    # start-up hold here, which waits on the wall clock where the backtest's clock is event time.
+    settings = salvo_settings.model_copy(update={"start_hold_s": 0.0})
     expected = run_backtest(
         [SAMPLE], default_rules(), since=date(2025, 8, 1), until=date(2025, 8, 31),
         allowed_lateness=settings.allowed_lateness,
