@@ -26,6 +26,9 @@ system-deps:
 test: install system-deps
 	$(BIN)/pytest -q
 
+lint: install
+	$(BIN)/ruff check .
+
 bench: install
 	$(BIN)/pytest -q -m bench tests/bench -p no:cacheprovider -o addopts=''
 

@@ -93,9 +93,8 @@ def show(record: Record) -> None:
             for name, value in (("drones", facts.drones), ("missiles", facts.missiles))
             if value
         )
-        console.print(
-            f"[cyan]event[/]  {event.category:<9} {'/'.join(event.subtypes) or '-':<28} {numbers:<24} {event.title[:70]}"
-        )
+        subtypes = "/".join(event.subtypes) or "-"
+        console.print(f"[cyan]event[/]  {event.category:<9} {subtypes:<28} {numbers:<24} {event.title[:70]}")
     elif record.topic == topics.ALERTS and record.value:
         alert = Alert.model_validate_json(record.value)
         colour = {"critical": "red", "warning": "yellow"}.get(alert.severity, "blue")

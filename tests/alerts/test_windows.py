@@ -77,7 +77,8 @@ rules:
 """)
     eng = engine(surge)
     alerts = feed(eng, [event("k1", 0.5, drones=5, regions=["Kyiv"]), event("o1", 0.7, drones=5, regions=["Odesa"]),
-                        event("k2", 1, drones=5, regions=["Kyiv", "Odesa"]), event("k3", 3, drones=5, regions=["Kyiv"])])
+                        event("k2", 1, drones=5, regions=["Kyiv", "Odesa"]),
+                        event("k3", 3, drones=5, regions=["Kyiv"])])
     assert [(a.status, a.group_key, a.title) for a in alerts] == [("firing", "Kyiv", "3 reports in Kyiv")]
     assert alerts[0].starts_at == at(-2)  # the oldest window holding all three reports
     assert feed(eng, [event("x", 5.9, drones=1, regions=["Lviv"])]) == []

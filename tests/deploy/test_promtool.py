@@ -1,4 +1,4 @@
-"""promtool and amtool accept Salvo's Prometheus config, alert rules and Alertmanager config; the rule unit tests pass."""
+"""promtool and amtool accept Salvo's Prometheus config, alert rules and Alertmanager config; rule unit tests pass."""
 
 from __future__ import annotations
 

@@ -25,7 +25,10 @@ SEED = NewsItem(
     id="seed-geneva-salvo",
     source="salvo-seed",
     published_at="2026-02-17T07:30:00+02:00",
-    title="Russia launches nearly 400 long-range drones and 29 missiles across 12 Ukrainian regions as talks open in Geneva",
+    title=(
+        "Russia launches nearly 400 long-range drones and 29 missiles across 12 Ukrainian regions"
+        " as talks open in Geneva"
+    ),
 )
 STRIKE = StrikeReport(
     id="kpszsu-test-400",
