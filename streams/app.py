@@ -285,36 +285,27 @@ def build_app(
     pipeline = Pipeline(app, settings, registry, rules)
     app.salvo = pipeline  # type: ignore[attr-defined]
 
-    async def each(
-        stream: faust.StreamT, handler: Callable[[EventT], Any], stage: str
-    ) -> AsyncIterator[None]:
-        async for event in stream.events():
-            try:
-                await handler(event)
-            except Exception as exc:  # the worker must carry on: the policy dead-letters the message
-                log.exception("%s failed on %s@%s", stage, event.message.topic, event.message.offset)
-                await pipeline.on_error(event, RejectReason.PROCESSING, f"{type(exc).__name__}: {exc}", stage)
-            yield None
+    def agent(handler: Callable[[EventT], Any], stage: str) -> Callable[[faust.StreamT], AsyncIterator[None]]:
+        """An agent body: each event through `handler`; a failure goes to the error policy, never up."""
 
-    @app.agent(pipeline.news, name="ingest-news")
-    async def ingest_news(stream: faust.StreamT) -> AsyncIterator[None]:
-        async for _ in each(stream, pipeline.ingest_news, "ingest"):
-            yield _
+        async def consume(stream: faust.StreamT) -> AsyncIterator[None]:
+            async for event in stream.events():
+                try:
+                    await handler(event)
+                except Exception as exc:  # the worker must carry on: the policy dead-letters the message
+                    log.exception("%s failed on %s@%s", stage, event.message.topic, event.message.offset)
+                    await pipeline.on_error(event, RejectReason.PROCESSING, f"{type(exc).__name__}: {exc}", stage)
+                yield None
 
-    @app.agent(pipeline.strikes, name="ingest-strikes")
-    async def ingest_strikes(stream: faust.StreamT) -> AsyncIterator[None]:
-        async for _ in each(stream, pipeline.ingest_strike, "ingest"):
-            yield _
+        return consume
 
-    @app.agent(pipeline.rules_in, name="rules")
-    async def evaluate(stream: faust.StreamT) -> AsyncIterator[None]:
-        async for _ in each(stream, pipeline.evaluate, "rules"):
-            yield _
-
-    @app.agent(pipeline.notify_in, name="notify")
-    async def notify(stream: faust.StreamT) -> AsyncIterator[None]:
-        async for _ in each(stream, pipeline.notify, "deliver"):
-            yield _
+    for channel, handler, name, stage in (
+        (pipeline.news, pipeline.ingest_news, "ingest-news", "ingest"),
+        (pipeline.strikes, pipeline.ingest_strike, "ingest-strikes", "ingest"),
+        (pipeline.rules_in, pipeline.evaluate, "rules", "rules"),
+        (pipeline.notify_in, pipeline.notify, "notify", "deliver"),
+    ):
+        app.agent(channel, name=name)(agent(handler, stage))
 
     @app.task
     async def follow_views() -> None:

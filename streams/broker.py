@@ -11,11 +11,13 @@ import subprocess
 import time
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 
 from schemas.errors import SalvoError
+from streams.settings import SalvoSettings
 
 
 class BrokerError(SalvoError):
@@ -60,6 +62,17 @@ def wait_until_answering(bootstrap: str, *, timeout_s: float = 30.0) -> None:
             last = exc
             time.sleep(0.2)
     raise BrokerError(f"broker at {bootstrap} did not answer within {timeout_s:.0f}s: {last}")
+
+
+def local_settings(bootstrap: str, **overrides: Any) -> SalvoSettings:
+    """Settings for a pipeline on the embedded broker: one record per batch (its end offsets are wrong after
+    multi-record batches), short group timeouts (joins wait on them), memory tables and a fast clock."""
+    tuned: dict[str, Any] = {
+        "bootstrap_servers": bootstrap, "partitions": 2, "store": "memory://", "web_port": free_port(),
+        "producer_max_batch_size": 1, "session_timeout_s": 6.0, "heartbeat_interval_s": 1.0,
+        "tick_interval_s": 1.0,
+    }
+    return SalvoSettings(**{**tuned, **overrides})
 
 
 @dataclass

@@ -23,7 +23,7 @@ from rich.console import Console
 
 from schemas import Alert, ClassifiedEvent, DeadLetter, NewsItem, StrikeReport, Subscription
 from streams import topics
-from streams.broker import EmbeddedBroker, free_port, port_in_use
+from streams.broker import EmbeddedBroker, free_port, local_settings, port_in_use
 from streams.producer import FeedProducer
 from streams.reader import Record, TopicReader
 from streams.receiver import WebhookReceiver
@@ -143,17 +143,7 @@ async def _watch(
 
 async def _run(once: bool, as_json: bool, port: int, timeout_s: float, workdir: Path) -> int:
     with EmbeddedBroker(port=free_port() if port_in_use(port) else port) as broker:
-        settings = SalvoSettings(
-            bootstrap_servers=broker.bootstrap,
-            partitions=2,
-            store="memory://",
-            data_dir=workdir / "data",
-            web_port=free_port(),
-            producer_max_batch_size=1,
-            session_timeout_s=6.0,
-            heartbeat_interval_s=1.0,
-            tick_interval_s=1.0,
-        )
+        settings = local_settings(broker.bootstrap, data_dir=workdir / "data")
         topics.create_topics(settings)
         console.print(
             f"[bold]broker[/] on {broker.bootstrap}; worker metrics on http://127.0.0.1:{settings.web_port}/metrics"

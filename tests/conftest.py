@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import EmbeddedBroker, free_port, local_settings
 from streams.demo import worker_env
 from streams.settings import SalvoSettings
 from streams.topics import create_topics
@@ -32,18 +32,8 @@ def broker() -> Iterator[EmbeddedBroker]:
 def salvo_settings(broker: EmbeddedBroker, tmp_path: Path) -> SalvoSettings:
     """Settings for one test: its own topic prefix, app id, data dir and web port, topics created."""
     tag = uuid.uuid4().hex[:8]
-    settings = SalvoSettings(
-        app_id=f"salvo-test-{tag}",
-        bootstrap_servers=broker.bootstrap,
-        topic_prefix=f"t{tag}.",
-        partitions=2,
-        store="memory://",
-        data_dir=tmp_path / "data",
-        web_port=free_port(),
-        producer_max_batch_size=1,
-        session_timeout_s=6.0,
-        heartbeat_interval_s=1.0,
-        tick_interval_s=1.0,
+    settings = local_settings(
+        broker.bootstrap, app_id=f"salvo-test-{tag}", topic_prefix=f"t{tag}.", data_dir=tmp_path / "data"
     )
     create_topics(settings)
     return settings
@@ -64,23 +54,27 @@ StartWorker = Callable[..., subprocess.Popen[bytes]]
 def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
     """Start real `salvo worker` processes; each is stopped at the end of the test (its log is in tmp_path).
 
-    Call as `start_worker(settings)` (optionally `rules=Path`); it returns once `/metrics` answers.
+    Call as `start_worker(settings)` (optionally `rules=Path`, and `env` for what SalvoSettings does not hold,
+    such as the channels' `SALVO_EMAIL__*`); it returns once `/metrics` answers.
     """
     started: list[subprocess.Popen[bytes]] = []
 
     def start(
-        settings: SalvoSettings, *, rules: Path | None = None, timeout_s: float = 60.0
-    ) -> subprocess.Popen[bytes]:
+        settings: SalvoSettings, *, rules: Path | None = None, env: dict[str, str] | None = None,
+        timeout_s: float = 60.0,
+    ) -> subprocess.Popen[bytes]:  # fmt: skip
         if rules is not None:
             settings = settings.model_copy(update={"rules_file": rules})
-        log = (tmp_path / f"worker-{len(started)}.log").open("wb")
+        path = tmp_path / f"worker-{len(started)}.log"
+        log = path.open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"], env=worker_env(settings), stdout=log, stderr=log
-        )
+            [sys.executable, "-m", "streams.cli", "worker"], env={**worker_env(settings), **(env or {})},
+            stdout=log, stderr=log,
+        )  # fmt: skip
         started.append(process)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            assert process.poll() is None, f"worker exited: {(tmp_path / 'worker-0.log').read_text()[-3000:]}"
+            assert process.poll() is None, f"worker exited: {path.read_text()[-3000:]}"
             try:
                 if httpx.get(f"http://127.0.0.1:{settings.web_port}/metrics", timeout=1).status_code == 200:
                     return process
