@@ -41,6 +41,7 @@ class SalvoSettings(BaseSettings):
     dedup_horizon_s: float = Field(default=7 * 86400.0, ge=0)
     max_message_bytes: int = Field(default=1_000_000, ge=1_024)
     producer_max_batch_size: int | None = None
+    producer_linger_s: float = Field(default=0.005, ge=0)
     session_timeout_s: float = Field(default=10.0, gt=0)
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     faust_sensor: bool = True
