@@ -21,14 +21,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from schemas import Alert, ClassifiedEvent, DeadLetter, NewsItem, StrikeReport, Subscription
+from schemas import NewsItem, StrikeReport, Subscription
 from streams import topics
 from streams.broker import EmbeddedBroker, free_port, local_settings, port_in_use
 from streams.producer import FeedProducer
-from streams.reader import Record, TopicReader
+from streams.reader import TopicReader
 from streams.receiver import WebhookReceiver
 from streams.settings import SalvoSettings
 from streams.sources import FileRejection, read_file
+from streams.tail import render
 
 console = Console(stderr=True, soft_wrap=True)
 SUBSCRIBER = "demo-webhook"
@@ -83,29 +84,6 @@ def subscribe(settings: SalvoSettings, subscription: Subscription) -> None:
         producer.send_raw(topics.SUBSCRIPTIONS, body.encode(), key=subscription.name.encode())
 
 
-def show(record: Record) -> None:
-    """One line per pipeline step, so a newcomer sees the mission happen."""
-    if record.topic == topics.EVENTS and record.value:
-        event = ClassifiedEvent.model_validate_json(record.value)
-        facts = event.facts
-        numbers = ", ".join(
-            f"{name}={value}"
-            for name, value in (("drones", facts.drones), ("missiles", facts.missiles))
-            if value
-        )
-        subtypes = "/".join(event.subtypes) or "-"
-        console.print(f"[cyan]event[/]  {event.category:<9} {subtypes:<28} {numbers:<24} {event.title[:70]}")
-    elif record.topic == topics.ALERTS and record.value:
-        alert = Alert.model_validate_json(record.value)
-        colour = {"critical": "red", "warning": "yellow"}.get(alert.severity, "blue")
-        console.print(
-            f"[{colour}]ALERT[/]  {alert.severity:<8} {alert.rule_id} v{alert.version} {alert.status}: {alert.title}"
-        )
-    elif record.topic == topics.DEADLETTER and record.value:
-        letter = DeadLetter.model_validate_json(record.value)
-        console.print(f"[magenta]dead letter[/] {letter.reason}: {letter.error[:100]}")
-
-
 async def _watch(
     settings: SalvoSettings,
     receiver: WebhookReceiver,
@@ -125,7 +103,9 @@ async def _watch(
         while not once or time.monotonic() < deadline:
             records = await asyncio.to_thread(reader.poll, 0.5)
             for record in records:
-                show(record)
+                line = render(record)
+                if line:
+                    console.print(line)
                 if record.topic in (topics.EVENTS, topics.DEADLETTER):
                     processed += 1
             for item in receiver.received[printed:]:

@@ -205,6 +205,42 @@ def schemas_export(
         typer.echo(path)
 
 
+def tail(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Topics: events.classified, alerts, deliveries.log, deadletter.")
+    ] = None,
+    idle: Annotated[float | None, typer.Option(help="Stop after this many quiet seconds (default: follow).")] = None,
+    bootstrap_servers: Bootstrap = None,
+    topic_prefix: Prefix = None,
+) -> None:
+    """Follow the pipeline from the beginning of its topics: events, alerts, deliveries and dead letters."""
+    import time
+
+    from streams.reader import TopicReader
+    from streams.tail import WATCHED, render
+
+    chosen = names or list(WATCHED)
+    unknown = [name for name in chosen if name not in WATCHED]
+    if unknown:
+        console.print(f"[red]cannot tail {', '.join(unknown)}[/]; one of: {', '.join(WATCHED)}")
+        raise typer.Exit(2)
+    out = Console(soft_wrap=True)
+    settings = settings_from(bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix)
+    with TopicReader(settings, chosen) as reader:
+        quiet_since = time.monotonic()
+        try:
+            while idle is None or time.monotonic() - quiet_since < idle:
+                records = reader.poll(0.5)
+                if records:
+                    quiet_since = time.monotonic()
+                for record in records:
+                    line = render(record)
+                    if line:
+                        out.print(line)
+        except KeyboardInterrupt:
+            pass
+
+
 def demo(
     once: Annotated[
         bool, typer.Option("--once", help="Exit when the sample is processed and delivered.")
@@ -229,6 +265,7 @@ def register(app: typer.Typer) -> None:
     app.command()(broker)
     app.command()(worker)
     app.command()(demo)
+    app.command()(tail)
     app.add_typer(send_app, name="send")
     app.add_typer(schemas_app, name="schemas")
     app.add_typer(topics_app, name="topics")

@@ -85,3 +85,22 @@ def test_topics_create_reports_created_then_existing(salvo_settings: SalvoSettin
     assert first.returncode == 0 and f"{fresh.topic(topics.ALERTS)}\tcreated" in first.stdout
     again = salvo(fresh, "topics", "create")
     assert f"{fresh.topic(topics.ALERTS)}\texists" in again.stdout
+
+
+def test_tail_shows_events_alerts_and_dead_letters(salvo_settings: SalvoSettings) -> None:
+    from streams.producer import FeedProducer
+
+    event = {
+        "id": "strike:x", "feed": "strikes", "source": "kpszsu", "category": "attack", "confidence": 1.0,
+        "lang": "en", "occurred_at": "2025-09-07T09:30:00+03:00", "ingested_at": "2025-09-07T09:30:00+03:00",
+        "title": "Shahed-136/131: 810 launched", "facts": {"drones": 810},
+    }
+    alert = {"id": "a-1", "rule_id": "large-drone-salvo", "severity": "critical", "title": "Large drone salvo: 810",
+             "starts_at": "2025-09-07T09:30:00+03:00"}
+    with FeedProducer(salvo_settings) as producer:
+        producer.send_raw(topics.EVENTS, json.dumps(event).encode())
+        producer.send_raw(topics.ALERTS, json.dumps(alert).encode())
+    run = salvo(salvo_settings, "tail", "--idle", "3")
+    assert run.returncode == 0, run.stderr
+    assert "drones=810" in run.stdout and "ALERT  critical large-drone-salvo v1 firing" in run.stdout
+    assert salvo(salvo_settings, "tail", "news.raw", "--idle", "1").returncode == 2
