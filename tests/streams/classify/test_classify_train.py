@@ -9,7 +9,7 @@ import pytest
 from streams.classify import Classifier
 from streams.classify.evaluate import load_labelled
 from streams.classify.model import LinearModel
-from streams.classify.train import DATA_PATH, fit, folds
+from streams.classify.train import DATA_PATH, cross_validate, fit, folds, spread
 
 pytest.importorskip("sklearn", reason="scikit-learn is a training-only dependency")
 
@@ -30,3 +30,12 @@ def test_folds_partition_and_stratify() -> None:
     assert sorted(i for part in parts for i in part) == list(range(len(rows)))
     ru = [sum(rows[i]["lang"] == "ru" for i in part) for part in parts]
     assert max(ru) - min(ru) <= 1
+
+
+def test_fold_shuffles_differ_and_spread_reports_each_language() -> None:
+    rows = load_labelled(DATA_PATH)
+    assert folds(rows, 5, 1) != folds(rows, 5, 2)
+    sample = rows[:200] + [r for r in rows if r["lang"] == "uk"][:40]
+    text = spread([cross_validate(sample, 3, seed) for seed in (1, 2)])
+    assert "over 2 fold shuffles" in text
+    assert all(f"{name} " in text for name in ("en", "uk", "attack", "other"))
