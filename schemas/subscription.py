@@ -110,6 +110,20 @@ def canonical_region(name: str) -> str:
     return canonical
 
 
+def known_subtype(name: str) -> str:
+    """`name` if Salvo's events can carry it, or a ValueError listing the sub-types that exist.
+
+    A filter on a sub-type no event has (`drone` for `drone_strike`) would match nothing, silently. The
+    taxonomy lives with the classifier (`streams.classify.cues.SUBTYPES`); strike reports use its names.
+    """
+    from streams.classify.cues import SUBTYPES
+
+    known = sorted({subtype for names in SUBTYPES.values() for subtype in names})
+    if name not in known:
+        raise ValueError(f"unknown sub-type {name!r}: one of {', '.join(known)}")
+    return name
+
+
 class QuietHours(Contract):
     """A daily window (local time) in which alerts below `except_severity` are not sent.
 
@@ -160,6 +174,12 @@ class Filters(Contract):
     def _canonical_regions(cls, value: list[str]) -> list[str]:
         """Store canonical names so routing compares like with like ("Харків" and "Kharkov" → "Kharkiv")."""
         return list(dict.fromkeys(canonical_region(name) for name in value))
+
+    @field_validator("subtypes")
+    @classmethod
+    def _known_subtypes(cls, value: list[str]) -> list[str]:
+        """Refuse a sub-type no alert can have now, not by never delivering."""
+        return [known_subtype(name) for name in value]
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")

@@ -26,7 +26,7 @@ Kafka = Annotated[str | None, typer.Option(help="Kafka topic to receive matching
 Category = Annotated[
     list[str] | None, typer.Option("--category", help="attack|talks|statement|other (repeatable).")
 ]
-Subtype = Annotated[list[str] | None, typer.Option("--subtype", help="Sub-type, e.g. drone (repeatable).")]
+Subtype = Annotated[list[str] | None, typer.Option("--subtype", help="Sub-type, e.g. drone_strike (repeatable).")]
 Severity = Annotated[str | None, typer.Option("--min-severity", help="info|warning|critical.")]
 Region = Annotated[list[str] | None, typer.Option("--region", help="Oblast, any spelling (repeatable).")]
 Rule = Annotated[list[str] | None, typer.Option("--rule", help="Rule id (repeatable).")]

@@ -21,7 +21,7 @@ def test_every_filter_must_match_and_reasons_say_why() -> None:
         make_subscription("kharkiv", filters={"regions": ["kharkiv"], "min_severity": "warning"}),
         make_subscription("lviv", filters={"regions": ["Lviv"]}),
         make_subscription("talks", filters={"categories": ["talks"]}),
-        make_subscription("ballistic", filters={"subtypes": ["ballistic"]}),
+        make_subscription("missile", filters={"subtypes": ["missile_strike"]}),
         make_subscription("rule", filters={"rule_ids": ["mass-drone-attack"], "labels": {"team": "ops"}}),
         make_subscription("other-team", filters={"labels": {"team": "sre"}}),
         make_subscription("off", enabled=False),
@@ -90,6 +90,12 @@ def test_unknown_regions_are_refused_and_known_ones_made_canonical() -> None:
         make_subscription(filters={"regions": ["Atlantis"]})
     regions = ["kharkiv", "Харків", "Kharkov", "Київщина"]
     assert make_subscription(filters={"regions": regions}).filters.regions == ["Kharkiv", "Kyiv"]
+
+
+def test_unknown_subtypes_are_refused_with_the_known_ones() -> None:
+    with pytest.raises(ValidationError, match="unknown sub-type 'drone': one of .*drone_strike"):
+        make_subscription(filters={"subtypes": ["drone"]})
+    assert make_subscription(filters={"subtypes": ["drone_strike"]}).filters.subtypes == ["drone_strike"]
 
 
 def test_public_view_masks_secrets_while_the_topic_form_round_trips() -> None:
