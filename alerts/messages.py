@@ -66,11 +66,14 @@ def render(rule: Rule, draft: AlertDraft) -> Alert:
     threshold = "" if draft.threshold is None else f" (threshold {number(draft.threshold)})"
     summary = (f"{rule.kind} rule {rule.id}, group {draft.group}: value {number(draft.value)}{threshold}; "
                f"{len(draft.event_ids)} report(s).")
+    # A silent feed is about the feed, not about the last story it carried: no category, so category
+    # filters (a talks desk) do not receive outage alerts.
+    about_event = rule.kind != "absence"
     return Alert(
         id=draft.id, version=draft.version, status=draft.status, rule_id=rule.id,  # type: ignore[arg-type]
         severity=draft.severity, title=title, summary=summary, group_key=draft.group,  # type: ignore[arg-type]
-        labels={**rule.labels, "kind": rule.kind}, category=draft.event.category,
-        subtypes=draft.event.subtypes, facts=draft.facts, value=draft.value, threshold=draft.threshold,
+        labels={**rule.labels, "kind": rule.kind}, category=draft.event.category if about_event else None,
+        subtypes=draft.event.subtypes if about_event else [], facts=draft.facts, value=draft.value, threshold=draft.threshold,
         starts_at=utc(draft.starts_at), ends_at=utc(draft.ends_at) if draft.ends_at is not None else None,
         event_ids=draft.event_ids[:256], sources=draft.sources[:64],
         first_ingested_at=utc(draft.first_ingested) if draft.first_ingested is not None else None,

@@ -3,6 +3,11 @@
     python -m streams.classify.train            # 5-fold cross-validation report, then fit all, write model
     python -m streams.classify.train --folds 0  # fit and write only
     python -m streams.classify.train --repeats 6  # also the spread of macro-F1 over 6 fold shuffles
+    python -m streams.classify.train --no-silver  # gold labels only
+
+The silver set (`data/silver.jsonl`, see `data/SOURCE.md`) is only ever trained on, never scored: each
+cross-validation fold trains on the other gold folds plus all silver items, so every figure is measured on
+adjudicated gold labels the model did not see.
 
 scikit-learn is used here only, at training time; the written JSON is read by `model.LinearModel`.
 """
@@ -13,6 +18,7 @@ import argparse
 import random
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from streams.classify.classifier import Classifier, analyse
@@ -20,14 +26,22 @@ from streams.classify.evaluate import Report, evaluate, format_report, load_labe
 from streams.classify.model import CATEGORIES, MODEL_PATH, LinearModel
 
 DATA_PATH = Path(__file__).parent / "data" / "dev.jsonl"
+SILVER_PATH = Path(__file__).parent / "data" / "silver.jsonl"
 _MIN_DF = 2
 _C = 1.0
 _KEEP = 1e-3
 _SEED = 13
+_SILVER_WEIGHT = 0.5
 
 
-def fit(rows: list[dict[str, object]], *, c: float = _C, min_df: int = _MIN_DF) -> LinearModel:
-    """Fit a multinomial logistic regression on binary features seen in at least `min_df` items."""
+def fit(rows: Sequence[dict[str, object]], *, silver: Sequence[dict[str, object]] = (), c: float = _C,
+        min_df: int = _MIN_DF) -> LinearModel:
+    """Fit a multinomial logistic regression on binary features seen in at least `min_df` items.
+
+    Silver items (labelled by one annotator, not adjudicated) count half as much as gold ones.
+    """
+    weight = [1.0] * len(rows) + [_SILVER_WEIGHT] * len(silver)
+    rows = [*rows, *silver]
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression  # training-only dependency
 
@@ -43,7 +57,7 @@ def fit(rows: list[dict[str, object]], *, c: float = _C, min_df: int = _MIN_DF) 
     x = csr_matrix(([1.0] * len(indices), indices, indptr), shape=(len(docs), len(vocabulary)))
     y = [CATEGORIES.index(str(r["label"])) for r in rows]
     clf = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
-    clf.fit(x, y)
+    clf.fit(x, y, sample_weight=weight)
     order = [list(clf.classes_).index(k) for k in range(len(CATEGORIES))]
     coef = clf.coef_[order]
     weights = {name: tuple(float(coef[k, i]) for k in range(len(CATEGORIES)))
@@ -69,7 +83,8 @@ def folds(rows: list[dict[str, object]], k: int, seed: int = _SEED) -> list[list
     return out
 
 
-def cross_validate(rows: list[dict[str, object]], k: int = 5, seed: int = _SEED) -> Report:
+def cross_validate(rows: list[dict[str, object]], k: int = 5, seed: int = _SEED, *,
+                   silver: Sequence[dict[str, object]] = ()) -> Report:
     """Train on k-1 folds, predict the held-out fold, and report on all held-out predictions together.
 
     Languages are detected at prediction time, as for a feed that does not state one.
@@ -77,7 +92,7 @@ def cross_validate(rows: list[dict[str, object]], k: int = 5, seed: int = _SEED)
     predictions: list = [None] * len(rows)
     for held in folds(rows, k, seed):
         held_set = set(held)
-        classifier = Classifier(fit([r for i, r in enumerate(rows) if i not in held_set]))
+        classifier = Classifier(fit([r for i, r in enumerate(rows) if i not in held_set], silver=silver))
         for i in held:
             predictions[i] = classifier.classify(str(rows[i]["text"]))
     return evaluate(rows, predictions)
@@ -107,16 +122,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--folds", type=int, default=5, help="0 skips cross-validation")
     parser.add_argument("--repeats", type=int, default=1, help="fold shuffles to average (seed 13, then 1, 2, ...)")
+    parser.add_argument("--no-silver", action="store_true", help="train on the gold labels only")
     args = parser.parse_args()
     rows = load_labelled(args.data)
+    silver = [] if args.no_silver or not SILVER_PATH.is_file() else load_labelled(SILVER_PATH)
     if args.folds:
-        reports = [cross_validate(rows, args.folds, seed) for seed in [_SEED, *range(1, args.repeats)]]
+        seeds = [_SEED, *range(1, args.repeats)]
+        reports = [cross_validate(rows, args.folds, seed, silver=silver) for seed in seeds]
         print(format_report(reports[0], title=f"{args.folds}-fold cross-validation (held-out folds only)"))
         if len(reports) > 1:
             print(spread(reports))
-    model = fit(rows)
-    args.out.write_text(model.to_json(meta={"data": args.data.name, "items": len(rows), "c": _C,
-                                            "min_df": _MIN_DF}) + "\n", encoding="utf-8")
+    model = fit(rows, silver=silver)
+    args.out.write_text(model.to_json(meta={"data": args.data.name, "items": len(rows), "silver": len(silver),
+                                            "c": _C, "min_df": _MIN_DF}) + "\n", encoding="utf-8")
     print(f"wrote {args.out} ({len(model.weights)} features)")
 
 

@@ -145,6 +145,7 @@ rules:
     assert eng.advance(at(23.9)) == []
     fired = eng.advance(at(24))
     assert [(a.status, a.title) for a in fired] == [("firing", f"kpszsu silent since {at(0).isoformat()}")]
+    assert fired[0].category is None and fired[0].subtypes == [], "an outage is not about the last story"
     assert eng.advance(at(48)) == []  # one alert per silence
     back = feed(eng, [event("b", 30, drones=1, source="kpszsu")])
     assert [(a.status, a.id, a.ends_at) for a in back] == [("resolved", fired[0].id, at(30))]
