@@ -95,7 +95,7 @@ def sample_alert(now: datetime) -> Alert:
             "title": "Salvo test alert: your subscription works",
             "summary": "Sent by `salvo subscribe test`; no action needed.",
             "category": "attack",
-            "subtypes": ["drone"],
+            "subtypes": ["drone_strike"],
             "facts": {"drones": 1, "regions": ["Kyiv City"]},
             "starts_at": now,
             "labels": {"test": "true"},

@@ -28,7 +28,7 @@ def make_alert(**changes: Any) -> Alert:
         "group_key": "Kharkiv",
         "labels": {"team": "ops"},
         "category": "attack",
-        "subtypes": ["drone"],
+        "subtypes": ["drone_strike"],
         "facts": Facts(drones=753, killed=2, injured=11, regions=["Kharkiv", "Sumy"]),
         "value": 753,
         "threshold": 100,
