@@ -73,7 +73,8 @@ def render(rule: Rule, draft: AlertDraft) -> Alert:
         id=draft.id, version=draft.version, status=draft.status, rule_id=rule.id,  # type: ignore[arg-type]
         severity=draft.severity, title=title, summary=summary, group_key=draft.group,  # type: ignore[arg-type]
         labels={**rule.labels, "kind": rule.kind}, category=draft.event.category if about_event else None,
-        subtypes=draft.event.subtypes if about_event else [], facts=draft.facts, value=draft.value, threshold=draft.threshold,
+        subtypes=draft.event.subtypes if about_event else [], facts=draft.facts, value=draft.value,
+        threshold=draft.threshold,
         starts_at=utc(draft.starts_at), ends_at=utc(draft.ends_at) if draft.ends_at is not None else None,
         event_ids=draft.event_ids[:256], sources=draft.sources[:64],
         first_ingested_at=utc(draft.first_ingested) if draft.first_ingested is not None else None,
