@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
+from typing import IO
 
 from rich.console import Console
 
@@ -59,22 +60,35 @@ def worker_env(settings: SalvoSettings) -> dict[str, str]:
     return env
 
 
+def spawn_worker(
+    settings: SalvoSettings, *, out: IO[bytes], env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `salvo worker` as a child process with these settings (plus `env`), its output to `out`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "worker"], env={**worker_env(settings), **(env or {})},
+        stdout=out, stderr=out,
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, so the worker leaves its group cleanly; SIGKILL if it has not stopped within 20 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def running_worker(settings: SalvoSettings, *, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A `salvo worker` child process, stopped (SIGTERM, then SIGKILL) on exit."""
+    """A `salvo worker` child process, stopped on exit."""
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"], env=worker_env(settings), stdout=out, stderr=out
-        )
+        process = spawn_worker(settings, out=out)
         try:
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 def subscribe(settings: SalvoSettings, subscription: Subscription) -> None:

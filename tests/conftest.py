@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from streams.broker import EmbeddedBroker, free_port, local_settings
-from streams.demo import worker_env
+from streams.demo import spawn_worker, stop_process
 from streams.settings import SalvoSettings
 from streams.topics import create_topics
 
@@ -66,11 +65,7 @@ def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
         if rules is not None:
             settings = settings.model_copy(update={"rules_file": rules})
         path = tmp_path / f"worker-{len(started)}.log"
-        log = path.open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"], env={**worker_env(settings), **(env or {})},
-            stdout=log, stderr=log,
-        )  # fmt: skip
+        process = spawn_worker(settings, out=path.open("wb"), env=env)
         started.append(process)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -85,9 +80,4 @@ def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
 
     yield start
     for process in started:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
