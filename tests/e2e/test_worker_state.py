@@ -1,5 +1,5 @@
-"""State survives the worker: window sums across a clean restart (RocksDB), and a delivery pending at a
-crash (kill -9) arrives afterwards, once, under the same idempotency key."""
+"""The live worker's state and clock: window sums survive a clean restart (RocksDB), a delivery pending at a
+crash (kill -9) arrives afterwards once under the same idempotency key, and a late event is routed and counted."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import secrets
 import signal
 import time
 from pathlib import Path
+
+import httpx
 
 from schemas import Alert, StrikeReport, Subscription
 from streams import topics
@@ -90,3 +92,19 @@ async def test_a_delivery_pending_at_a_crash_arrives_once_after_restart(
     key = Alert.model_validate_json(alerts[0]).key
     assert [item.key for item in revived.received] == [key]
     assert revived.rejected == 0
+
+
+def test_an_event_behind_the_watermark_goes_to_the_late_topic_and_is_counted(
+    salvo_settings: SalvoSettings, start_worker
+) -> None:
+    settings = salvo_settings.model_copy(update={"start_hold_s": 0.0})
+    start_worker(settings, rules=RULES)
+    with FeedProducer(settings) as producer:  # one key: one partition, so the order is fixed
+        producer.send_raw(topics.STRIKES_RAW, report("now", 10, "2025-08-11T08:00:00+03:00").model_dump_json().encode(),
+                          key=b"k")
+        producer.send_raw(topics.STRIKES_RAW, report("old", 10, "2025-08-11T02:00:00+03:00").model_dump_json().encode(),
+                          key=b"k")
+    (late,) = wait_for(settings, topics.EVENTS_LATE, 1)
+    assert b'"strike:old"' in late
+    metrics = httpx.get(f"http://127.0.0.1:{settings.web_port}/metrics").text
+    assert 'salvo_late_events_total{reason="behind_watermark"} 1.0' in metrics
