@@ -1,6 +1,6 @@
 """Scoring predictions against labelled items: per-class P/R/F1, macro-F1 per language, confusion, counts.
 
-Labelled items follow /work/shared/data/labeled/dev.jsonl (`id, lang, text, label, also, historical,
+Labelled items follow ../shared/data/labeled/dev.jsonl (`id, lang, text, label, also, historical,
 drones, missiles, killed, injured, casualties`). A count is "exact" when the label has a number and the
 prediction equals it, and "not invented" when the label has none and neither does the prediction.
 """

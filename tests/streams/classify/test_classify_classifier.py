@@ -74,7 +74,9 @@ def test_evaluate_on_the_committed_data_is_the_full_fit_figure() -> None:
     assert report.counts["drones"].not_invented_rate > 0.95
 
 
-@pytest.mark.skipif(not (SHARED / "extraction").is_dir(), reason="needs /work/shared/data/extraction")
+@pytest.mark.skipif(
+    not (SHARED / "extraction").is_dir(), reason=f"needs {SHARED / 'extraction'} (only beside the team's checkout)"
+)
 def test_ukrainian_air_force_counts() -> None:
     """Drone and missile counts of the Ukrainian Air Force "ЗНИЩЕНО" texts against their parsed counts."""
     drones_cols = ("uav_drones", "shahed", "orlan", "orion", "lancet", "merlin", "granat_4", "zala",
