@@ -252,9 +252,20 @@ def _replay_of(event: EventT) -> Replay | None:
 
 
 def build_app(
-    settings: SalvoSettings, *, registry: CollectorRegistry | None = None, rules: RuleSet | None = None
+    settings: SalvoSettings,
+    *,
+    registry: CollectorRegistry | None = None,
+    rules: RuleSet | None = None,
+    on_error: ErrorPolicy | None = None,
 ) -> faust.App:
-    """A Faust app for these settings; `app.salvo` is the `Pipeline` its agents share."""
+    """A Faust app for these settings; `app.salvo` is the `Pipeline` its agents share.
+
+    :param registry: where the metrics go (default: a new one; tests pass their own).
+    :param rules: the rules to run (default: `SALVO_RULES_FILE`, else the shipped rules).
+    :param on_error: what to do with a message that cannot be processed (default: dead-letter it with the
+        reason and count it); called with the event, the reason, the error text and the stage, it must not
+        raise, because the worker carries on either way.
+    """
     registry = registry or CollectorRegistry()
     extra: dict[str, Any] = {}
     if settings.producer_max_batch_size is not None:
@@ -284,6 +295,8 @@ def build_app(
     if rules is None:
         rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
     pipeline = Pipeline(app, settings, registry, rules)
+    if on_error is not None:
+        pipeline.on_error = on_error
     app.salvo = pipeline  # type: ignore[attr-defined]
 
     def agent(handler: Callable[[EventT], Any], stage: str) -> Callable[[faust.StreamT], AsyncIterator[None]]:
