@@ -140,7 +140,12 @@ def _link_count(tokens: list[Token], i: int, sentence: int, text: str, out: list
     if prev is not None and prev.role is Role.NEG:
         return  # "no one was hurt" is a zero, read by `_link_word`
     j = _scan(tokens, i, 1, _NOUN_WINDOW, _NOUNS, frozenset({Kind.COUNT, Kind.NONCOUNT, Kind.SENTENCE}))
+    if j is not None and tokens[j].role in _PEOPLE and text[tokens[j].end:tokens[j].end + 1] in ("'", "’"):
+        j = None  # "~10 invaders' vehicles": the people own what is counted
     role = tokens[j].role if j is not None else None
+    before = _verb_before(tokens, i)
+    if before is not None and role in _VERB_FACT:
+        j, role = before, tokens[before].role  # "killing at least 6 and wounding 16": the verb before wins
     fact: str | None = None
     end = tokens[j].end if j is not None else count.end
     child = role is Role.CHILD
@@ -170,11 +175,34 @@ def _link_count(tokens: list[Token], i: int, sentence: int, text: str, out: list
             fact = _VERB_FACT[tokens[left].role]  # type: ignore[index]
     if fact is None:
         return
-    mention = _Mention(fact, count.value, sentence, count.start, end, f"count->{fact}", child=child,
+    start = min(count.start, tokens[j].start) if j is not None else count.start
+    mention = _Mention(fact, count.value, sentence, start, max(end, count.end), f"count->{fact}", child=child,
                        qualifier=count.qualifier, low=count.low)
+    if role in _PEOPLE and j is not None:
+        mention.subordinate = _part_of_total(tokens, i, j)
     if fact in ("drones", "missiles"):
         _weapon_context(tokens, i, j, mention)
     out.append(mention)
+
+
+def _verb_before(tokens: list[Token], i: int) -> int | None:
+    """The killing or wounding verb just before the count at `i` ("killing at least 6", "поранено 5"),
+    over the qualifier words ("at least", "щонайменше") between them, or None."""
+    k, skipped = i - 1, 0
+    if tokens[i].qualifier is not None:
+        while k >= 0 and skipped < 3 and tokens[k].kind is Kind.WORD and tokens[k].role is None:
+            k, skipped = k - 1, skipped + 1
+    if k < 0 or tokens[k].role not in (Role.KILL, Role.INJURE):
+        return None
+    return _transitive(tokens, k)
+
+
+def _part_of_total(tokens: list[Token], count: int, noun: int) -> bool:
+    """True for a subgroup of the people a total counts: "two children among at least 21 killed",
+    "including three children", "серед них двоє дітей"."""
+    after = tokens[noun + 1] if noun + 1 < len(tokens) else None
+    return ((after is not None and after.role is Role.SUBORDINATE)
+            or _scan(tokens, count, -1, 3, {Role.SUBORDINATE}) is not None)
 
 
 def _nearest_verb(tokens: list[Token], noun: int, count: int) -> int | None:
@@ -303,9 +331,9 @@ def _choose(fact: str, mentions: list[_Mention]) -> list[_Mention]:
     if not strong:
         return mentions[:1]
     first = [m for m in strong if m.sentence == strong[0].sentence]
-    if fact not in ("drones", "missiles"):
-        return first[:1]
     main = [m for m in first if not m.subordinate] or first
+    if fact not in ("drones", "missiles"):
+        return main[:1]
     launched = [m for m in main if not m.destroyed]
     return launched or main
 

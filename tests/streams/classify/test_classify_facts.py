@@ -56,6 +56,40 @@ def test_never_a_count(text: str) -> None:
     assert facts.injured in (None, 1)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Shelling hit the market, killing at least 4 and wounding at least 12 people", {"killed": 4, "injured": 12}),
+        ("The blast killed 3, injuring 9 more", {"killed": 3, "injured": 9}),
+        ("Внаслідок удару поранено 5, загинули 2 людини", {"injured": 5, "killed": 2}),
+        ("В результате удара ранено 6, погибли 3 человека", {"injured": 6, "killed": 3}),
+    ],
+)
+def test_verb_before_the_count(text: str, expected: dict[str, int]) -> None:
+    facts, _ = extract(text)
+    for name, value in expected.items():
+        assert getattr(facts, name) == value, name
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Three children among at least 17 killed in the Odesa strike", {"killed": 17, "children": 3}),
+        ("Серед них двоє дітей: усього загинули 9 людей", {"killed": 9}),
+        ("Среди них трое детей, всего погибли 11 человек", {"killed": 11}),
+    ],
+)
+def test_total_wins_over_a_subgroup(text: str, expected: dict[str, int]) -> None:
+    facts, _ = extract(text)
+    for name, value in expected.items():
+        assert getattr(facts, name) == value, name
+
+
+def test_possessive_people_do_not_take_the_count() -> None:
+    facts, _ = extract("The gunner had hit about 12 occupiers' tanks before they killed him")
+    assert facts.killed in (None, 1)
+
+
 def test_bounds_kept() -> None:
     facts, _ = extract("More than 20 drones and up to 50 missiles; between 10-15 people were injured")
     assert facts.bounds["drones"].qualifier == "at_least" and facts.bounds["drones"].low == 20
