@@ -16,6 +16,9 @@ from streams.classify.lexicon import (
     INTRANSITIVE_PREFIXES,
     MISSILE_CLASS_OF,
     NON_WEAPON_HEADS,
+    OBJECT_PRONOUNS,
+    PASSIVE_AUXILIARIES,
+    SINGLE_VICTIM_VERBS,
     SINGULAR_PEOPLE,
     SINGULAR_VERBS,
     SINGULAR_WEAPONS,
@@ -36,6 +39,7 @@ _NOUNS = frozenset({*_WEAPON_FACT, *_VERB_FACT, *_PEOPLE, Role.REGIONS})
 _CLASSES = {Role.BALLISTIC: "ballistic", Role.CRUISE: "cruise", Role.GUIDED: "guided"}
 _BARRIERS = frozenset({Kind.COUNT, Kind.NONCOUNT, Kind.STOP, Kind.SENTENCE})
 _SKIP_AFTER_COUNT = frozenset({Role.TIME, Role.MONTH, Role.UNIT})
+_EN_VICTIM_VERBS = frozenset({"killed", "wounded", "injured", "murdered", "executed"})
 _WOUNDS = frozenset({"поранення", "поранень", "ранения", "ранений", "wounds", "injuries"})
 _DIGIT = re.compile(r"\d")
 _TRIGGERS: dict[str, bool] = {}  # memo of `_may_state_counts` per word
@@ -93,6 +97,7 @@ def _may_state_counts(text: str, words: list[tuple[str, int, int]]) -> bool:
         if trigger is None:
             head = word.split("-", 1)[0]
             trigger = (word in SINGULAR_WEAPONS or word in SINGULAR_PEOPLE or role_of(word) is Role.NEG
+                       or word in SINGLE_VICTIM_VERBS or word in _EN_VICTIM_VERBS
                        or word_value(head) is not None)
             if len(_TRIGGERS) < _TRIGGERS_LIMIT:
                 _TRIGGERS[word] = trigger
@@ -275,6 +280,10 @@ def _link_word(tokens: list[Token], i: int, sentence: int, out: list[_Mention]) 
     prev = tokens[i - 1] if i else None
     if prev is not None and prev.kind is Kind.COUNT:
         return
+    if token.role in (Role.KILL, Role.INJURE) and _one_victim(tokens, i):
+        fact = _VERB_FACT[token.role]
+        out.append(_Mention(fact, 1, sentence, token.start, token.end, "singular", strong=False))
+        return
     if token.text in SINGULAR_WEAPONS:
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         modifier = nxt is not None and (nxt.role is Role.ATTRIB or nxt.text in NON_WEAPON_HEADS)
@@ -289,6 +298,18 @@ def _link_word(tokens: list[Token], i: int, sentence: int, out: list[_Mention]) 
                 out.append(_Mention(fact, 1, sentence, lo.start, hi.end, "singular", strong=False,
                                     child=token.role is Role.CHILD))
                 return
+
+
+def _one_victim(tokens: list[Token], i: int) -> bool:
+    """True when the verb at `i` alone says one person: "загинув", "was (reportedly) killed", "killed him"."""
+    word = tokens[i].text
+    if word in SINGLE_VICTIM_VERBS:
+        return True
+    if word not in _EN_VICTIM_VERBS:
+        return False
+    if i + 1 < len(tokens) and tokens[i + 1].text in OBJECT_PRONOUNS:
+        return True
+    return any(0 <= k and tokens[k].text in PASSIVE_AUXILIARIES for k in (i - 1, i - 2))
 
 
 def _aggregate(mentions: list[_Mention], text: str,

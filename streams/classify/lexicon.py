@@ -64,7 +64,7 @@ _EXACT: dict[Role, tuple[str, ...]] = {
                   "бойовиків", "солдат", "водій", "водійка", "пенсіонерка", "пенсіонер"),
     Role.CHILD: ("children", "child", "kids", "toddler", "дітей", "діти", "дитина", "дитини", "дітьми",
                  "дитину", "дети", "детей", "ребенок", "ребёнок", "дитя", "підлітки", "підліток",
-                 "неповнолітніх"),
+                 "неповнолітніх", "немовля", "младенец", "підлітка", "baby", "newborn"),
     Role.KILL: ("killed", "dead", "died", "die", "dies", "kill", "kills", "killing", "fatalities", "deaths",
                 "eliminated", "liquidated", "perished", "murdered", "executed", "lives", "загинув",
                 "загинула",
@@ -75,9 +75,10 @@ _EXACT: dict[Role, tuple[str, ...]] = {
     Role.INJURE: ("wounded", "injured", "injuring", "injuries", "wounding", "hurt", "injures", "wounds",
                   "поранені", "поранено", "поранених", "поранений", "поранена", "поранення", "поранень",
                   "травмовані", "травмованих", "травми", "травмувались", "ранены", "ранено", "раненых",
-                  "ранения", "пострадали", "госпіталізовано"),
+                  "ранения", "пострадали", "госпіталізовано", "постраждали", "постраждала", "пострадал",
+                  "пострадала"),
     Role.CASUALTY: ("casualties", "casualty", "victims", "victim", "жертв", "жертви", "жертвами",
-                    "постраждалих", "постраждали", "постраждав", "потерпілих", "пострадавших",
+                    "постраждалих", "постраждав", "потерпілих", "пострадавших",
                     "пострадавшие"),
     Role.LOSS: ("lost", "loses", "losses", "lose", "втратив", "втратили", "втрати", "втрат", "потерял",
                 "потеряли", "потери", "потерь"),
@@ -161,13 +162,24 @@ SINGULAR_PEOPLE: frozenset[str] = frozenset({
     "мешканка", "поліцейський", "військовий", "дитина", "водій", "водійка", "пенсіонер", "пенсіонерка",
     "женщина", "мужчина", "ребенок", "ребёнок", "підліток", "officer", "commander", "correspondent",
     "journalist", "filmmaker", "son", "daughter", "father", "mother", "worker", "employee", "pedestrian",
-    "пішохід", "працівник", "медик", "рятувальник", "волонтер",
+    "пішохід", "працівник", "медик", "рятувальник", "волонтер", "немовля", "младенец", "підлітка", "baby",
+    "newborn",
 })
 SINGULAR_VERBS: frozenset[str] = frozenset({
     "died", "killed", "dead", "wounded", "injured", "hurt", "загинув", "загинула", "загибла", "загиблий",
     "помер", "померла", "поранений", "поранена", "погиб", "погибла", "ранен", "ранена", "травмована",
     "травмований", "дістав", "дістала", "зазнав", "зазнала", "injuring", "wounding", "killing",
+    "постраждала", "пострадал", "пострадала", "поранено", "ранено",
 })
+# Verb forms that by themselves say one person was killed or wounded ("у бою загинув доброволець",
+# "є загиблий"); they count 1 only when no number is stated.
+SINGLE_VICTIM_VERBS: frozenset[str] = frozenset({
+    "загинув", "загинула", "загиблий", "помер", "померла", "погиб", "погибла", "поранений", "поранена",
+    "ранен", "ранена",
+})
+# English needs the passive or an object pronoun to say one person: "was killed", "killed him".
+PASSIVE_AUXILIARIES: frozenset[str] = frozenset({"was", "been"})
+OBJECT_PRONOUNS: frozenset[str] = frozenset({"him", "her"})
 
 def role_of(word: str) -> Role | None:
     """The role of one lower-cased word, or None: exact forms first, then the last part of a hyphenated
