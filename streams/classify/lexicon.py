@@ -53,7 +53,9 @@ _EXACT: dict[Role, tuple[str, ...]] = {
                   "personnel", "individuals", "citizens", "workers", "volunteers", "journalists", "boy",
                   "girl",
                   "officer", "officers", "commander", "correspondent", "journalist", "filmmaker", "son",
-                  "daughter", "father", "mother", "worker", "employee", "pedestrian", "пішохід", "працівник",
+                  "daughter", "father", "mother", "worker", "employee", "pedestrian", "pilot", "cameraman",
+                  "photographer", "reporter", "doctor", "nurse", "priest", "farmer", "paramedic", "general",
+                  "пішохід", "працівник",
                   "медик", "медики", "рятувальник", "волонтер", "teenager", "driver", "людей", "людина",
                   "люди", "людини",
                   "особи", "осіб", "жінка", "жінки", "чоловік", "чоловіки", "чоловіків", "жителів", "житель",
@@ -163,7 +165,8 @@ SINGULAR_PEOPLE: frozenset[str] = frozenset({
     "женщина", "мужчина", "ребенок", "ребёнок", "підліток", "officer", "commander", "correspondent",
     "journalist", "filmmaker", "son", "daughter", "father", "mother", "worker", "employee", "pedestrian",
     "пішохід", "працівник", "медик", "рятувальник", "волонтер", "немовля", "младенец", "підлітка", "baby",
-    "newborn",
+    "newborn", "pilot", "cameraman", "photographer", "reporter", "doctor", "nurse", "priest", "farmer",
+    "paramedic", "general",
 })
 SINGULAR_VERBS: frozenset[str] = frozenset({
     "died", "killed", "dead", "wounded", "injured", "hurt", "загинув", "загинула", "загибла", "загиблий",
@@ -178,7 +181,7 @@ SINGLE_VICTIM_VERBS: frozenset[str] = frozenset({
     "ранен", "ранена",
 })
 # English needs the passive or an object pronoun to say one person: "was killed", "killed him".
-PASSIVE_AUXILIARIES: frozenset[str] = frozenset({"was", "been"})
+PASSIVE_AUXILIARIES: frozenset[str] = frozenset({"was", "been", "has"})
 OBJECT_PRONOUNS: frozenset[str] = frozenset({"him", "her"})
 
 def role_of(word: str) -> Role | None:

@@ -51,6 +51,8 @@ from streams.classify.numbers import word_value
         ("В Харькове погиб известный волонтер", {"killed": 1}),
         ("Через обстріл постраждала 3-річна дитина", {"injured": 1}),
         ("Після удару поранено підлітка", {"injured": 1}),
+        ("An elderly farmer has died after the shelling of his village", {"killed": 1}),
+        ("Ukraine says a third Russian general killed near Izium", {"killed": 1}),
         ("Five people were killed in Kyiv; one was killed later in hospital", {"killed": 5}),
         ("Загинули четверо людей. Ще один чоловік загинув у лікарні", {"killed": 4}),
     ],
