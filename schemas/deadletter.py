@@ -23,7 +23,6 @@ class RejectReason(StrEnum):
     SCHEMA = "schema"
     OVERSIZED = "oversized"
     PROCESSING = "processing"
-    LATE = "late"
 
 
 class DeadLetter(Contract):

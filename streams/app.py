@@ -58,9 +58,7 @@ class Pipeline:
     def __init__(
         self, app: faust.App, settings: SalvoSettings, registry: CollectorRegistry, rules: RuleSet
     ) -> None:
-        self.app = app
         self.settings = settings
-        self.registry = registry
 
         def topic(name: str, partitions: int | None = None) -> faust.TopicT:
             return app.topic(
