@@ -1,8 +1,7 @@
 """The backtest: historical feed files through the same pure rule core as the live worker, without Kafka.
 
-Events are ordered by (event time, file, id) before they reach the engine, because files are not in event
-order (the strike CSV is newest first); `salvo replay` sends the same order to Kafka, so the worker sees
-what the backtest sees.
+Events reach the engine in `streams.sources.read_feeds` order (event time, file, id), the order `salvo replay`
+sends to Kafka, so the worker sees what the backtest sees.
 `ingested_at` is the event time, never the wall clock, so a backtest is reproducible byte for byte.
 """
 
@@ -17,7 +16,7 @@ from pathlib import Path
 from alerts.engine import DEFAULT_LATENESS, RuleEngine
 from alerts.rules import RuleSet
 from schemas import Alert, ClassifiedEvent, NewsItem, StrikeReport
-from streams.sources import FileRejection, read_file
+from streams.sources import FileRejection, read_feeds
 
 NewsClassifier = Callable[[NewsItem], ClassifiedEvent]
 
@@ -59,29 +58,19 @@ def classify_news(item: NewsItem) -> ClassifiedEvent:
     return news_event(item, classify(item.text, lang=item.lang), ingested_at=item.published_at)
 
 
-def load_events(paths: Iterable[Path], *, news: NewsClassifier = classify_news,
-                result: BacktestResult) -> list[ClassifiedEvent]:
-    """Events of every file ordered by (event time, file, id), as the replay sends them; bad rows go to
-    `result.rejected` with file and line."""
-    keyed: list[tuple[datetime, int, str, ClassifiedEvent]] = []
-    for number, path in enumerate(paths):
-        for line, item in read_file(path):
-            if isinstance(item, FileRejection):
-                result.rejected.append(item)
-                continue
-            try:
-                event = strike_events([item])[0] if isinstance(item, StrikeReport) else news(item)
-            except (ImportError, ValueError) as exc:
-                result.rejected.append(FileRejection(str(path), line, f"classify: {exc}"))
-                continue
-            keyed.append((event.occurred_at, number, item.id, event))
-    return [event for *_, event in sorted(keyed, key=lambda k: k[:3])]
-
-
-def in_range(event: ClassifiedEvent, since: date | None, until: date | None) -> bool:
-    """True when the event's date (in its own zone: Kyiv for the strike CSV) is within [since, until]."""
-    day = event.occurred_at.date()
-    return (since is None or day >= since) and (until is None or day <= until)
+def load_events(paths: Iterable[Path], *, news: NewsClassifier = classify_news, result: BacktestResult,
+                since: date | None = None, until: date | None = None) -> list[ClassifiedEvent]:
+    """Events of every file within [since, until] in the order a replay sends them (`read_feeds`); bad rows
+    go to `result.rejected` with file and line."""
+    feed = read_feeds(paths, since=since, until=until)
+    result.rejected += feed.rejected
+    events = []
+    for path, line, item in feed.items:
+        try:
+            events.append(strike_events([item])[0] if isinstance(item, StrikeReport) else news(item))
+        except (ImportError, ValueError) as exc:
+            result.rejected.append(FileRejection(path, line, f"classify: {exc}"))
+    return events
 
 
 def replay(engine: RuleEngine, events: Iterable[ClassifiedEvent], result: BacktestResult) -> None:
@@ -104,6 +93,6 @@ def run_backtest(paths: Iterable[Path], rules: RuleSet, *, since: date | None = 
                  news: NewsClassifier = classify_news) -> BacktestResult:
     """Run `rules` over the files; the state is a plain dict standing in for the worker's Faust table."""
     result = BacktestResult()
-    events = [e for e in load_events(paths, news=news, result=result) if in_range(e, since, until)]
+    events = load_events(paths, news=news, result=result, since=since, until=until)
     replay(RuleEngine(rules, {}, allowed_lateness=allowed_lateness), events, result)
     return result

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from types import TracebackType
 
 from kafka import KafkaProducer
 
-from schemas import NewsItem, StrikeReport
+from schemas import NewsItem
 from streams import topics
 from streams.settings import SalvoSettings
+from streams.sources import FeedItem, event_time
 
-FeedItem = NewsItem | StrikeReport
 REPLAY_HEADER = "salvo-replay"
 REPLAY_DELIVER_HEADER = "salvo-replay-deliver"
 
@@ -19,11 +18,6 @@ REPLAY_DELIVER_HEADER = "salvo-replay-deliver"
 def raw_topic(item: FeedItem) -> str:
     """The raw topic an item belongs on, before the prefix."""
     return topics.NEWS_RAW if isinstance(item, NewsItem) else topics.STRIKES_RAW
-
-
-def event_time(item: FeedItem) -> datetime:
-    """The item's event time, which becomes the record timestamp (replay and retention depend on it)."""
-    return item.published_at if isinstance(item, NewsItem) else item.time_end
 
 
 class FeedProducer:

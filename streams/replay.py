@@ -7,17 +7,16 @@ happened. Replayed items carry the `salvo-replay` header: their alerts reach sub
 
 from __future__ import annotations
 
-import heapq
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from schemas import NewsItem
-from streams.producer import FeedItem, FeedProducer, event_time
-from streams.sources import FileFormat, FileRejection, read_file
+from streams.producer import FeedProducer
+from streams.sources import FeedItem, FileFormat, FileRejection, event_time, read_feeds
 
 
 @dataclass
@@ -37,11 +36,6 @@ class ReplaySummary:
         return sum(self.sent.values())
 
 
-def _in_range(moment: datetime, since: date | None, until: date | None) -> bool:
-    day = moment.date()
-    return (since is None or day >= since) and (until is None or day <= until)
-
-
 def load(
     paths: Iterable[Path],
     *,
@@ -49,26 +43,12 @@ def load(
     since: date | None = None,
     until: date | None = None,
     summary: ReplaySummary,
-) -> Iterator[FeedItem]:
-    """Every item of the files within [since, until], merged in event-time order; bad rows go to the summary.
-
-    Each file is read whole and sorted (the strike CSV is newest first), then the files are merged: a
-    replay must send what the backtest evaluates, in the same order.
-    """
-    per_file: list[list[tuple[datetime, int, FeedItem]]] = []
-    for number, path in enumerate(paths):
-        items = []
-        for _, row in read_file(path, file_format=file_format):
-            if isinstance(row, FileRejection):
-                summary.rejected.append(row)
-            elif _in_range(event_time(row), since, until):
-                items.append((event_time(row), number, row))
-            else:
-                summary.skipped_out_of_range += 1
-        items.sort(key=lambda entry: (entry[0], entry[2].id))
-        per_file.append(items)
-    for _, _, item in heapq.merge(*per_file, key=lambda entry: (entry[0], entry[1], entry[2].id)):
-        yield item
+) -> list[FeedItem]:
+    """Every item of the files within [since, until], in the backtest's order; bad rows go to the summary."""
+    feed = read_feeds(paths, file_format=file_format, since=since, until=until)
+    summary.rejected += feed.rejected
+    summary.skipped_out_of_range += feed.out_of_range
+    return [item for _, _, item in feed.items]
 
 
 Progress = Callable[[FeedItem, ReplaySummary], None]

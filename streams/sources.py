@@ -17,9 +17,9 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -46,10 +46,52 @@ class FileRejection:
         return f"{self.path}:{self.line}: {self.reason}"
 
 
-Row = tuple[int, StrikeReport | NewsItem | FileRejection]
+FeedItem = NewsItem | StrikeReport
+Row = tuple[int, FeedItem | FileRejection]
 FileFormat = Literal["auto", "jsonl", "strikes-csv", "news-csv"]
-_CONTRACTS: dict[str, type[NewsItem] | type[StrikeReport]] = {"news.raw": NewsItem, "strikes.raw": StrikeReport}
 """What a file holds: "auto" decides by its columns (the strike CSV's `time_start, time_end, model, launched`)."""
+_CONTRACTS: dict[str, type[NewsItem] | type[StrikeReport]] = {"news.raw": NewsItem, "strikes.raw": StrikeReport}
+
+
+def event_time(item: FeedItem) -> datetime:
+    """An item's event time: a story's publication, a strike report's end of window."""
+    return item.published_at if isinstance(item, NewsItem) else item.time_end
+
+
+@dataclass
+class Feed:
+    """The items of several files in one order, with where each came from and what was refused."""
+
+    items: list[tuple[str, int, FeedItem]]
+    rejected: list[FileRejection]
+    out_of_range: int
+
+
+def read_feeds(
+    paths: Iterable[str | Path], *, file_format: FileFormat = "auto", since: date | None = None,
+    until: date | None = None,
+) -> Feed:
+    """Every item of the files whose event day is within [since, until], as (file, line, item), ordered by
+    (event time, file, id).
+
+    This is the one order: the backtest evaluates it and `salvo replay` sends it, so the worker sees what the
+    backtest sees. Files are not in event order (the strike CSV is newest first), hence the sort.
+    """
+    keyed: list[tuple[datetime, int, str, str, int, FeedItem]] = []
+    rejected: list[FileRejection] = []
+    out_of_range = 0
+    for number, path in enumerate(paths):
+        for line, row in read_file(path, file_format=file_format):
+            if isinstance(row, FileRejection):
+                rejected.append(row)
+                continue
+            moment = event_time(row)
+            if (since is not None and moment.date() < since) or (until is not None and moment.date() > until):
+                out_of_range += 1
+                continue
+            keyed.append((moment, number, row.id, str(path), line, row))
+    keyed.sort(key=lambda entry: entry[:3])
+    return Feed([(path, line, item) for *_, path, line, item in keyed], rejected, out_of_range)
 
 
 def strike_time(text: str) -> datetime:
