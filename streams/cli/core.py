@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import signal
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -218,8 +219,6 @@ def tail(
     topic_prefix: Prefix = None,
 ) -> None:
     """Follow the pipeline from the beginning of its topics: events, alerts, deliveries and dead letters."""
-    import time
-
     from streams.reader import TopicReader
     from streams.tail import WATCHED, render
 
