@@ -27,6 +27,7 @@ class BacktestResult:
 
     alerts: list[Alert] = field(default_factory=list)
     events: int = 0
+    duplicates: int = 0
     late: list[ClassifiedEvent] = field(default_factory=list)
     rejected: list[FileRejection] = field(default_factory=list)
 
@@ -80,6 +81,7 @@ def replay(engine: RuleEngine, events: Iterable[ClassifiedEvent], result: Backte
         result.alerts += engine.advance(event.occurred_at)
         outcome = engine.process(event)
         result.events += 1
+        result.duplicates += outcome.duplicate
         if outcome.late:
             result.late.append(event)
         result.alerts += outcome.alerts

@@ -8,7 +8,8 @@ alerts, byte for byte, live, replayed or backtested.
 Keys: `wm` (per-origin watermark, see `alerts.watermark`), `idx|RULE` (groups holding state, and until
 when), `inc|RULE|GROUP` (open incident), `cd|RULE|GROUP` (last firing, for cooldowns), `bk|RULE|GROUP` (bucket
 starts), `w|RULE|GROUP|BUCKET` (window aggregate), `ep|RULE|GROUP` (firing window episode),
-`abs|RULE|GROUP` (absence: last seen, firing alert).
+`abs|RULE|GROUP` (absence: last seen, firing alert), `seen|HOUR` and `seen` (digests of applied events per hour
+of event time and the hours kept, see `alerts.dedup`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from alerts import incidents, watermark, windows
+from alerts import dedup, incidents, watermark, windows
 from alerts.messages import AlertDraft, render
 from alerts.metrics import AlertMetrics
 from alerts.rules import (
@@ -39,6 +40,7 @@ from schemas.event import ClassifiedEvent
 DEFAULT_LATENESS = timedelta(hours=1)
 DEFAULT_IDLE = timedelta(minutes=5)
 DEFAULT_HOLD = timedelta(seconds=30)
+DEFAULT_DEDUP_HORIZON = timedelta(days=7)
 _WM = "wm"
 
 
@@ -50,11 +52,13 @@ class LateReason(Enum):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one event produced: alerts to publish, or `late` with its reason (send it to the late topic)."""
+    """What one event produced: alerts to publish, `late` with its reason (send it to the late topic), or
+    `duplicate` when it repeats an event already applied (count it, nothing else)."""
 
     alerts: list[Alert] = field(default_factory=list)
     late: bool = False
     reason: LateReason | None = None
+    duplicate: bool = False
 
 
 class RuleEngine:
@@ -62,19 +66,23 @@ class RuleEngine:
 
     def __init__(self, rules: RuleSet, state: MutableMapping[str, Any], *,
                  allowed_lateness: timedelta = DEFAULT_LATENESS, idle_origin: timedelta = DEFAULT_IDLE,
-                 start_hold: timedelta = DEFAULT_HOLD, metrics: AlertMetrics | None = None) -> None:
+                 start_hold: timedelta = DEFAULT_HOLD, dedup_horizon: timedelta = DEFAULT_DEDUP_HORIZON,
+                 metrics: AlertMetrics | None = None) -> None:
         """:param allowed_lateness: how far behind its origin's newest event time an event may arrive and
             still count (default 1 h, as the worker setting `allowed_lateness_s`).
         :param idle_origin: an origin (partition) that delivered nothing for this long (ingest time) stops
             holding the watermark back (default 5 min).
         :param start_hold: ingest time the watermark waits after the first event, so origins that start a
             little later are not late (default 30 s; see `alerts.watermark`).
+        :param dedup_horizon: how far behind the watermark (event time) an exact repeat is still recognised
+            (default 7 days; older repeats are late anyway once past the allowed lateness).
         :param metrics: optional metrics; the engine counts alerts and late events into it."""
         self.rules = rules
         self.state = state
         self.lateness = int(allowed_lateness.total_seconds())
         self.idle = int(idle_origin.total_seconds())
         self.hold = int(start_hold.total_seconds())
+        self.dedup_horizon = int(dedup_horizon.total_seconds())
         self.metrics = metrics
 
     # -- watermark ----------------------------------------------------------------------------------
@@ -89,13 +97,20 @@ class RuleEngine:
 
     # -- public API ---------------------------------------------------------------------------------
     def process(self, event: ClassifiedEvent) -> Outcome:
-        """Apply one event to every rule; an event behind the watermark is late and changes nothing."""
+        """Apply one event to every rule; an exact repeat, or an event behind the watermark, changes nothing."""
         t = windows.epoch(event.occurred_at)
+        seen_key, content = dedup.bucket_key(t), dedup.digest(event)
+        bucket = self.state.get(seen_key)
+        if dedup.repeated(bucket, event.id, content):
+            return Outcome(duplicate=True)
         mark = self._watermark()
         if mark is not None and t < mark:
             if self.metrics:
                 self.metrics.late(LateReason.BEHIND_WATERMARK.value)
             return Outcome(late=True, reason=LateReason.BEHIND_WATERMARK)
+        self.state[seen_key] = dedup.recorded(bucket, event.id, content)
+        if bucket is None:
+            self.state[dedup.INDEX] = dedup.indexed(self.state.get(dedup.INDEX), t)
         out: list[Alert] = []
         seen = self.state.get(_WM)
         moved = watermark.observe(seen, event.origin or "", t, seen_at=windows.epoch(event.ingested_at),
@@ -298,7 +313,17 @@ class RuleEngine:
                     del keep[group]
             if keep != index:
                 self.state[f"idx|{rule.id}"] = keep
+        self._forget_seen(mark - self.dedup_horizon)
         return out
+
+    def _forget_seen(self, before: int) -> None:
+        """Drop the repeat digests of hours that ended `dedup_horizon` behind the watermark."""
+        kept, dropped = dedup.expired(self.state.get(dedup.INDEX), before=before)
+        if not dropped:
+            return
+        for start in dropped:
+            del self.state[dedup.bucket_key(start)]
+        self.state[dedup.INDEX] = kept
 
     def _retention(self, rule: Rule) -> int:
         """How long past its end a bucket is kept: a spike's baseline needs its history."""
