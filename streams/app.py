@@ -10,10 +10,10 @@ The agents are thin: decoding, classification and rules are the pure functions t
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
+import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,14 +38,18 @@ from streams.lag import ConsumerLag, LagMetrics
 from streams.metrics import PipelineMetrics
 from streams.producer import REPLAY_DELIVER_HEADER, REPLAY_HEADER
 from streams.settings import SalvoSettings
+from streams.worker.rules import RulesStage
+from streams.worker.transport import quiet_producer_buffer_warnings
 
 log = logging.getLogger(__name__)
 
 ErrorPolicy = Callable[[EventT, RejectReason, str, str], Any]
+Ingest = Callable[[EventT], Awaitable[Awaitable[Any] | None]]
 
 
 def _broker_urls(bootstrap: str) -> list[str]:
-    return [f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip()]
+    """Kafka through Salvo's transport (`streams.worker.transport`): aiokafka with a configurable fetch wait."""
+    return [f"salvo://{host.strip()}" for host in bootstrap.split(",") if host.strip()]
 
 
 def _now() -> datetime:
@@ -59,6 +63,7 @@ class Pipeline:
         self, app: faust.App, settings: SalvoSettings, registry: CollectorRegistry, rules: RuleSet
     ) -> None:
         self.settings = settings
+        self.app = app
 
         def topic(name: str, partitions: int | None = None) -> faust.TopicT:
             return app.topic(
@@ -77,32 +82,30 @@ class Pipeline:
         self.deadletter = topic(topics.DEADLETTER, 1)
         self.control = topic(topics.CONTROL, 1)
         self.control_name = self.control.get_topic_name()
-        self.rules_in = app.topic(
-            self.events.get_topic_name(), self.control_name, key_serializer="raw", value_serializer="raw"
-        )
         self.notify_in = app.topic(
             self.alerts.get_topic_name(), self.control_name, key_serializer="raw", value_serializer="raw"
         )
         self.notifier = Notifier(app, settings, registry, self.control)
-        self.seen = app.Table(
-            "seen-items",
-            partitions=settings.partitions,
-            help="Digest and time of each item id, to drop exact repeats (a file replayed twice).",
-        )
         self.metrics = PipelineMetrics(
             registry, topics={"news": self.news.get_topic_name(), "strikes": self.strikes.get_topic_name()}
         )
         self.classifier = Classifier()
-        self.rule_state = app.Table(
-            "rule-state", partitions=1, help="Rule engine state: watermark, windows, incidents, cooldowns."
-        )
-        self.engine = RuleEngine(
-            rules,
-            self.rule_state,
-            allowed_lateness=settings.allowed_lateness,
-            idle_origin=timedelta(seconds=settings.idle_origin_s),
-            start_hold=timedelta(seconds=settings.start_hold_s),
-            metrics=AlertMetrics(registry, rule_ids=[rule.id for rule in rules]),
+        alert_metrics = AlertMetrics(registry, rule_ids=[rule.id for rule in rules])
+
+        def engine(state: MutableMapping[str, Any]) -> RuleEngine:
+            return RuleEngine(
+                rules,
+                state,
+                allowed_lateness=settings.allowed_lateness,
+                idle_origin=timedelta(seconds=settings.idle_origin_s),
+                start_hold=timedelta(seconds=settings.start_hold_s),
+                dedup_horizon=timedelta(seconds=settings.dedup_horizon_s),
+                metrics=alert_metrics,
+            )
+
+        self.rules = RulesStage(
+            app, engine, alerts=self.alerts, late=self.late, metrics=self.metrics,
+            max_message_bytes=settings.max_message_bytes,
         )
         self.lag_metrics = LagMetrics(registry)
         self._lag: ConsumerLag | None = None
@@ -127,84 +130,71 @@ class Pipeline:
         await self.deadletter.send(key=message.key, value=letter.model_dump_json().encode())
 
     async def _validated(self, event: EventT, contract: type[BaseModel], feed: str) -> BaseModel | None:
-        """The item, or None when it was dead-lettered or is an exact repeat within the dedup horizon."""
-        self.metrics.messages_in.labels(topic=event.message.topic, feed=feed).inc()
+        """The item, or None when it was dead-lettered (exact repeats are the rule engine's to drop)."""
+        self.metrics.child(self.metrics.messages_in, event.message.topic, feed).inc()
         started = time.perf_counter()
         item = decode(event.value, contract, max_bytes=self.settings.max_message_bytes)
-        self.metrics.stage_seconds.labels(stage="ingest").observe(time.perf_counter() - started)
+        self.metrics.child(self.metrics.stage_seconds, "ingest").observe(time.perf_counter() - started)
         if isinstance(item, Rejection):
             await self.on_error(event, item.reason, item.error, "ingest")
             return None
-        if isinstance(item, NewsItem | StrikeReport) and self.repeated(feed, item):
-            self.metrics.duplicates.labels(feed=feed).inc()
-            return None
         return item
-
-    def repeated(self, feed: str, item: NewsItem | StrikeReport) -> bool:
-        """An item id seen with the same content within the horizon is a repeat; new content is an update."""
-        key = f"{feed}:{item.id}"
-        digest = hashlib.sha256(item.model_dump_json().encode()).hexdigest()[:32]
-        now = time.time()
-        previous = self.seen.get(key)
-        if previous and previous["digest"] == digest and now - previous["at"] < self.settings.dedup_horizon_s:
-            return True
-        self.seen[key] = {"digest": digest, "at": now}
-        return False
 
     def origin(self, event: EventT) -> str:
         """Where an item was read ("strikes.raw/1"): event time is only ordered within one partition."""
         return f"{event.message.topic.removeprefix(self.settings.topic_prefix)}/{event.message.partition}"
 
-    async def _emit(self, classified: ClassifiedEvent) -> None:
+    async def _emit(self, classified: ClassifiedEvent) -> Awaitable[Any]:
         self.metrics.observe_event(classified)
-        await self.events.send(key=classified.id.encode(), value=classified.model_dump_json().encode())
+        return await self.events.send(key=classified.id.encode(), value=classified.model_dump_json().encode())
 
-    async def ingest_news(self, event: EventT) -> None:
-        """Validate, classify and forward one news item."""
+    async def ingest_news(self, event: EventT) -> Awaitable[Any] | None:
+        """Validate, classify and forward one news item; the send's acknowledgement, if it was sent."""
         item = await self._validated(event, NewsItem, "news")
         if item is None:
-            return
+            return None
         assert isinstance(item, NewsItem)
         started = time.perf_counter()
         classification = self.classifier.classify(item.text, lang=item.lang)
-        self.metrics.stage_seconds.labels(stage="classify").observe(time.perf_counter() - started)
-        await self._emit(
+        self.metrics.child(self.metrics.stage_seconds, "classify").observe(time.perf_counter() - started)
+        return await self._emit(
             news_event(
                 item, classification, ingested_at=_now(), origin=self.origin(event), replay=_replay_of(event)
             )
         )
 
-    async def ingest_strike(self, event: EventT) -> None:
-        """Validate one strike report and forward it as an attack event."""
+    async def ingest_strike(self, event: EventT) -> Awaitable[Any] | None:
+        """Validate one strike report and forward it as an attack event; the send's acknowledgement."""
         report = await self._validated(event, StrikeReport, "strikes")
         if report is None:
-            return
+            return None
         assert isinstance(report, StrikeReport)
-        await self._emit(
+        return await self._emit(
             strike_event(report, ingested_at=_now(), origin=self.origin(event), replay=_replay_of(event))
         )
 
-    async def evaluate(self, event: EventT) -> None:
-        """Run the rules on one classified event, or advance the clock on a tick."""
-        started = time.perf_counter()
-        if event.message.topic == self.control_name:
-            alerts = self.engine.advance(Control.decode(event.value).now)
-        else:
-            classified = decode(event.value, ClassifiedEvent, max_bytes=self.settings.max_message_bytes)
-            if isinstance(classified, Rejection):
-                await self.on_error(event, classified.reason, classified.error, "rules")
-                return
-            outcome = self.engine.process(classified)
-            if outcome.late:
-                await self.late.send(key=event.key, value=event.value)
-            alerts = outcome.alerts
-        self.metrics.stage_seconds.labels(stage="rules").observe(time.perf_counter() - started)
-        for alert in alerts:
-            await self.publish_alert(alert)
+    async def ingest(self, events: Sequence[EventT], handler: Ingest) -> None:
+        """One batch of a raw topic through `handler`, returning once every forwarded event is acknowledged.
 
-    async def publish_alert(self, alert: Alert) -> None:
-        """Put one alert version on the `alerts` topic, keyed by its id so versions stay in order."""
-        await self.alerts.send(key=alert.id.encode(), value=alert.model_dump_json().encode())
+        Ingest keeps no state: a crash before the commit forwards some items again, and the rule engine drops
+        them as exact repeats (`alerts.dedup`). Waiting for the acknowledgements before the batch's offsets
+        can be committed is what makes the forward at-least-once rather than at-most-once.
+        """
+        sent = []
+        for event in events:
+            try:
+                acknowledged = await handler(event)
+            except Exception as exc:  # the worker must carry on: the policy dead-letters the message
+                log.exception("ingest failed on %s@%s", event.message.topic, event.message.offset)
+                await self.on_error(event, RejectReason.PROCESSING, f"{type(exc).__name__}: {exc}", "ingest")
+                continue
+            if acknowledged is not None:
+                sent.append(acknowledged)
+        await asyncio.gather(*sent)
+
+    async def evaluate(self, events: Sequence[EventT]) -> None:
+        """Run the rules on one batch of `events.classified` (events and in-band ticks)."""
+        await self.rules.process(events, self.on_error)
 
     async def notify(self, event: EventT) -> None:
         """Deliver one alert version, or drive due retries on a tick."""
@@ -236,8 +226,11 @@ class Pipeline:
         await asyncio.to_thread(self._lag.refresh)
 
     async def tick(self) -> None:
-        """Send the wall clock through `control`: table writes must happen inside stream iteration."""
-        await self.control.send(value=Control(now=_now()).encode())
+        """Send the wall clock in-band to the rules (see `streams.worker.rules`) and through `control` to
+        delivery: table writes must happen inside stream iteration."""
+        tick = Control(now=_now()).encode()
+        await self.events.send(value=tick, headers={topics.TICK_HEADER: b"1"})
+        await self.control.send(value=tick)
 
 
 def _replay_of(event: EventT) -> Replay | None:
@@ -265,6 +258,7 @@ def build_app(
         raise, because the worker carries on either way.
     """
     registry = registry or CollectorRegistry()
+    quiet_producer_buffer_warnings()
     extra: dict[str, Any] = {}
     if settings.producer_max_batch_size is not None:
         extra["producer_max_batch_size"] = settings.producer_max_batch_size
@@ -311,13 +305,41 @@ def build_app(
 
         return consume
 
-    for channel, handler, name, stage in (
-        (pipeline.news, pipeline.ingest_news, "ingest-news", "ingest"),
-        (pipeline.strikes, pipeline.ingest_strike, "ingest-strikes", "ingest"),
-        (pipeline.rules_in, pipeline.evaluate, "rules", "rules"),
-        (pipeline.notify_in, pipeline.notify, "notify", "deliver"),
-    ):
-        app.agent(channel, name=name)(agent(handler, stage))
+    def batches(
+        handler: Callable[[Sequence[EventT]], Awaitable[None]], stage: str
+    ) -> Callable[[faust.StreamT], AsyncIterator[None]]:
+        """An agent body over batches: whatever the stream holds, up to `batch_max`, at most `batch_wait_s` old.
+
+        Events are acked only once the handler returned, so Faust never commits an offset whose batch was not
+        done: a stop or a crash in the middle of a batch leaves it to be read again. The handler deals with
+        each event's failure itself; a failure of the batch as a whole means it could not be made durable,
+        and the worker stops at once, without a commit, so that a restart resumes from the last durable batch.
+        """
+
+        async def consume(stream: faust.StreamT) -> AsyncIterator[None]:
+            async for batch in stream.noack_take(settings.batch_max, within=settings.batch_wait_s):
+                try:
+                    await handler(batch)
+                except Exception:
+                    log.critical("%s could not make a batch durable; stopping without a commit", stage, exc_info=True)
+                    logging.shutdown()
+                    os._exit(70)
+                for event in batch:
+                    await stream.ack(event)
+                yield None
+
+        return consume
+
+    async def ingest_news(events: Sequence[EventT]) -> None:
+        await pipeline.ingest(events, pipeline.ingest_news)
+
+    async def ingest_strikes(events: Sequence[EventT]) -> None:
+        await pipeline.ingest(events, pipeline.ingest_strike)
+
+    app.agent(pipeline.news, name="ingest-news")(batches(ingest_news, "ingest"))
+    app.agent(pipeline.strikes, name="ingest-strikes")(batches(ingest_strikes, "ingest"))
+    app.agent(pipeline.events, name="rules")(batches(pipeline.evaluate, "rules"))
+    app.agent(pipeline.notify_in, name="notify")(agent(pipeline.notify, "deliver"))
 
     @app.task
     async def follow_views() -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 from schemas import ClassifiedEvent, RejectReason
 
@@ -81,6 +83,16 @@ class PipelineMetrics:
                 self.dead_letters.labels(topic=topic, reason=reason.value)
         for stage in STAGES:
             self.stage_seconds.labels(stage=stage)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def child(self, metric: MetricWrapperBase, *labels: str) -> Any:
+        """`metric.labels(*labels)`, kept: the worker asks for the same few series for every event, and the
+        client's lookup takes a lock each time."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def observe_event(self, event: ClassifiedEvent) -> None:
         """Count one classified event and its facts.
@@ -89,11 +101,11 @@ class PipelineMetrics:
         """
         facts = event.facts
         subtype = event.subtypes[0] if event.subtypes else "none"
-        self.events_classified.labels(category=event.category, subtype=subtype, lang=event.lang).inc()
+        self.child(self.events_classified, event.category, subtype, event.lang).inc()
         for region in facts.regions:
-            self.events_by_region.labels(region=region, category=event.category).inc()
+            self.child(self.events_by_region, region, event.category).inc()
         where = facts.regions[0] if len(facts.regions) == 1 else ("multiple" if facts.regions else "unknown")
         if facts.drones:
-            self.drones.labels(region=where).inc(facts.drones)
+            self.child(self.drones, where).inc(facts.drones)
         if facts.missiles:
-            self.missiles.labels(region=where).inc(facts.missiles)
+            self.child(self.missiles, where).inc(facts.missiles)

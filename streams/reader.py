@@ -12,6 +12,7 @@ from types import TracebackType
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.settings import SalvoSettings
+from streams.topics import TICK_HEADER
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,10 @@ class Record:
 
 
 class TopicReader:
-    """Reads every partition of the named topics from offset 0, in poll-sized batches."""
+    """Reads every partition of the named topics from offset 0, in poll-sized batches.
+
+    In-band clock records (`topics.TICK_HEADER`) are not data and are left out.
+    """
 
     def __init__(self, settings: SalvoSettings, names: list[str]) -> None:
         self._prefix = settings.topic_prefix
@@ -62,6 +66,7 @@ class TopicReader:
             )
             for messages in batches.values()
             for message in messages
+            if not any(key == TICK_HEADER for key, _ in message.headers or ())
         ]
         return sorted(records, key=lambda record: (record.timestamp_ms, record.topic, record.offset))
 

@@ -19,6 +19,14 @@ class SalvoSettings(BaseSettings):
     :param store: Faust table store; `rocksdb://` keeps window and outbox state across restarts.
     :param producer_max_batch_size: one record per batch on the Tansu broker, whose end offsets are wrong
         after multi-record batches (changelog recovery comes up short otherwise); unset for Apache Kafka.
+    :param dedup_horizon_s: how far behind the watermark, in event time, an exact repeat of an applied event
+        is still recognised as one (older repeats are late in any case).
+    :param batch_max: the most records a stage takes from its stream at once; its state is written back
+        once per batch (see `streams.worker.rules`).
+    :param batch_wait_s: how long a stage waits for a batch to fill: a quiet stream's record waits at most
+        this long.
+    :param fetch_max_wait_ms: the consumer's fetch wait (faust hard-codes 1.5 s, which a broker may spend on
+        every hop when little data is there).
     """
 
     model_config = SettingsConfigDict(env_prefix="SALVO_", frozen=True, extra="ignore")
@@ -39,6 +47,9 @@ class SalvoSettings(BaseSettings):
     tick_interval_s: float = Field(default=5.0, gt=0)
     lag_interval_s: float = Field(default=15.0, gt=0)
     dedup_horizon_s: float = Field(default=7 * 86400.0, ge=0)
+    batch_max: int = Field(default=500, ge=1)
+    batch_wait_s: float = Field(default=0.005, gt=0)
+    fetch_max_wait_ms: int = Field(default=10, ge=0, le=60_000)
     max_message_bytes: int = Field(default=1_000_000, ge=1_024)
     producer_max_batch_size: int | None = None
     producer_linger_s: float = Field(default=0.005, ge=0)

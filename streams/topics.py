@@ -35,16 +35,21 @@ DEADLETTER = "deadletter"
 SUBSCRIPTIONS = "subscriptions"
 SILENCES = "silences"
 
+# Marks a clock record of `events.classified`: the rules read their clock in-band (streams.worker.rules), and
+# every reader of the topic that wants events skips these.
+TICK_HEADER = "salvo-tick"
+
 CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(NEWS_RAW, "news items (NewsItem JSON) from feed adapters", scaled=True, config=_KEEP_FOREVER),
     TopicSpec(STRIKES_RAW, "strike report rows (StrikeReport JSON)", scaled=True, config=_KEEP_FOREVER),
     TopicSpec(
-        EVENTS, "classified events, one partition: rules need one event-time order", config=_KEEP_FOREVER
+        EVENTS, "classified events and in-band clock ticks, one partition: rules need one order",
+        config=_KEEP_FOREVER,
     ),
     TopicSpec(EVENTS_LATE, "events later than the allowed lateness, kept for audit", config=_KEEP_FOREVER),
     TopicSpec(ALERTS, "alert versions (Alert JSON) for delivery and any downstream consumer"),
     TopicSpec(
-        CONTROL, "clock ticks: table writes (window closes, retries) must happen inside stream iteration"
+        CONTROL, "clock ticks and redrives for delivery: outbox writes must happen inside stream iteration"
     ),
     TopicSpec(DELIVERY_LOG, "what was delivered: status, attempts, latency"),
     TopicSpec(DEADLETTER, "refused messages with the original bytes and the reason"),

@@ -1,0 +1,102 @@
+"""Faust's aiokafka transport with two corrections, and a quieter producer log.
+
+- The fetch wait: faust's aiokafka driver builds the worker's consumer with `fetch_max_wait_ms=1500` and no
+  setting to change it. On a broker that holds a fetch for the whole wait when little data is there, every
+  hop of the pipeline (raw → events → alerts) can add up to 1.5 s to an alert. Salvo's consumer takes the
+  wait from `SALVO_FETCH_MAX_WAIT_MS`.
+- True end offsets for table recovery: the embedded Tansu broker answers ListOffsets(latest) with the last
+  batch's base offset + 1, so faust stopped recovering a changelog early after a multi-record batch and a
+  table came back short. Recovery now asks `streams.lag.true_end_offsets`, which reads the last batch; on
+  Apache Kafka that changes nothing. This is what lets the embedded broker run with default batching.
+
+The transport is registered under the URL scheme `salvo://` through faust's own extension point (the
+`faust.transports` entry point in pyproject.toml), so nothing else in faust changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Mapping
+
+import aiokafka
+from faust.transport.drivers import aiokafka as driver
+from faust.types import TP
+from kafka import KafkaConsumer, TopicPartition
+
+from streams.lag import true_end_offsets
+
+DEFAULT_FETCH_MAX_WAIT_MS = 10
+
+
+class _ConsumerThread(driver.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: driver.Transport) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        settings = getattr(getattr(self.app, "salvo", None), "settings", None)
+        wait = getattr(settings, "fetch_max_wait_ms", DEFAULT_FETCH_MAX_WAIT_MS)
+        # aiokafka takes the wait only as a constructor argument, which faust hard-codes; the fetcher reads
+        # this attribute when the consumer starts, which is after this method returns.
+        consumer._fetch_max_wait_ms = wait  # noqa: SLF001
+        return consumer
+
+    async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
+        if self.consumer.in_transaction:  # last stable offsets come from the broker; nothing to correct
+            return await super()._highwaters(partitions)
+        servers = driver.server_list(self.transport.url, self.transport.default_port)
+        return await asyncio.to_thread(_true_ends, servers, partitions)
+
+
+def _true_ends(servers: list[str], partitions: Iterable[TP]) -> dict[TP, int]:
+    """The true next offset of each partition (kafka-python blocks, so this runs in a thread)."""
+    probe = KafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False)
+    try:
+        ends = true_end_offsets(probe, [TopicPartition(tp.topic, tp.partition) for tp in partitions])
+        return {TP(tp.topic, tp.partition): end for tp, end in ends.items()}
+    finally:
+        probe.close()
+
+
+class _Consumer(driver.Consumer):
+    def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class Transport(driver.Transport):
+    """faust's aiokafka transport with Salvo's consumer (see the module doc)."""
+
+    Consumer = _Consumer
+
+
+class RateLimitedLog(logging.Filter):
+    """Lets one record with a given message prefix through per `interval_s`, and says how many it held back.
+
+    faust logs "producer buffer full" for every record while its buffer is over the limit: hundreds of lines
+    a second in a replay, which cost the worker measurable time and drown every other line.
+    """
+
+    def __init__(self, prefix: str, *, interval_s: float = 60.0) -> None:
+        super().__init__()
+        self.prefix = prefix
+        self.interval_s = interval_s
+        self._last = float("-inf")
+        self._held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith(self.prefix):
+            return True
+        now = time.monotonic()
+        if now - self._last < self.interval_s:
+            self._held += 1
+            return False
+        if self._held:
+            record.msg = f"{record.msg} ({self._held} more since the last such line)"
+        self._last, self._held = now, 0
+        return True
+
+
+def quiet_producer_buffer_warnings() -> None:
+    """Rate-limit faust's per-record "producer buffer full" warning (once per process)."""
+    logger = logging.getLogger("faust.transport.producer")
+    if not any(isinstance(f, RateLimitedLog) for f in logger.filters):
+        logger.addFilter(RateLimitedLog("producer buffer full"))
