@@ -65,12 +65,11 @@ def wait_until_answering(bootstrap: str, *, timeout_s: float = 30.0) -> None:
 
 
 def local_settings(bootstrap: str, **overrides: Any) -> SalvoSettings:
-    """Settings for a pipeline on the embedded broker: one record per batch (its end offsets are wrong after
-    multi-record batches), short group timeouts (joins wait on them), memory tables and a fast clock."""
+    """Settings for a pipeline on the embedded broker: short group timeouts (joins wait on them), memory tables
+    and a fast clock. Default batching is safe: table recovery reads true end offsets (streams.worker.transport)."""
     tuned: dict[str, Any] = {
         "bootstrap_servers": bootstrap, "partitions": 2, "store": "memory://", "web_port": free_port(),
-        "producer_max_batch_size": 1, "session_timeout_s": 6.0, "heartbeat_interval_s": 1.0,
-        "tick_interval_s": 1.0,
+        "session_timeout_s": 6.0, "heartbeat_interval_s": 1.0, "tick_interval_s": 1.0,
     }
     return SalvoSettings(**{**tuned, **overrides})
 

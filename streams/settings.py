@@ -17,8 +17,9 @@ class SalvoSettings(BaseSettings):
     :param partitions: partition count of the raw topics; rules and alerts stay at one partition so that
         every rule sees one event-time order (see README, "Topics").
     :param store: Faust table store; `rocksdb://` keeps window and outbox state across restarts.
-    :param producer_max_batch_size: one record per batch on the Tansu broker, whose end offsets are wrong
-        after multi-record batches (changelog recovery comes up short otherwise); unset for Apache Kafka.
+    :param producer_max_batch_size: the producer's batch size in bytes, faust's default when unset; `1` (one
+        record per batch) was the embedded broker's workaround for short changelog recovery, which Salvo's
+        transport now reads to the true end (streams.worker.transport).
     :param dedup_horizon_s: how far behind the watermark, in event time, an exact repeat of an applied event
         is still recognised as one (older repeats are late in any case).
     :param batch_max: the most records a stage takes from its stream at once; its state is written back

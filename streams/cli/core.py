@@ -48,8 +48,7 @@ def broker(
         console.print(f"[green]broker listening on {running.bootstrap}[/] ({len(created)} topics created)")
         console.print("for a worker on this broker (see README, 'The embedded broker and its limits'):")
         console.print(
-            f"export SALVO_BOOTSTRAP_SERVERS={running.bootstrap} SALVO_PRODUCER_MAX_BATCH_SIZE=1 "
-            "SALVO_SESSION_TIMEOUT_S=6", soft_wrap=True,
+            f"export SALVO_BOOTSTRAP_SERVERS={running.bootstrap} SALVO_SESSION_TIMEOUT_S=6", soft_wrap=True,
         )
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
