@@ -3,7 +3,8 @@
 Repeats come from overlapping feed files (the two Guardian collections), a file replayed twice, and an ingest
 worker that crashed after forwarding an item but before committing it. They must not count twice, live or in a
 backtest, so the check lives in the engine, on event time: the engine keeps, per hour of event time, the
-content digest of every event id it applied (`seen|HOUR`), for `horizon` behind the watermark. The digest
+content digest of every event id it applied (`seen|HOUR`), for `horizon` behind the watermark, and the span
+of hours kept (`seen`, as `windows.span_with`). The digest
 leaves out what ingest adds (`ingested_at`, `origin`, `replay`), so a re-ingested item is still a repeat; a
 changed item under the same id is new content and counts.
 """
@@ -36,20 +37,11 @@ def bucket_key(t: int) -> str:
     return f"seen|{hour(t)}"
 
 
-def indexed(index: list[int] | None, t: int) -> list[int]:
-    """The bucket index with the hour of `t` in it (a new sorted list, to assign back)."""
-    return sorted({*(index or []), hour(t)})
 
 
 def repeated(bucket: dict[str, str] | None, event_id: str, content: str) -> bool:
     """True when this id was applied before with the same digest."""
     return bucket is not None and bucket.get(event_id) == content
-
-
-def expired(index: list[int] | None, *, before: int) -> tuple[list[int], list[int]]:
-    """(kept, dropped) hour starts of the bucket index: an hour ending before `before` is dropped."""
-    starts = index or []
-    return [s for s in starts if s + BUCKET > before], [s for s in starts if s + BUCKET <= before]
 
 
 def recorded(bucket: dict[str, str] | None, event_id: str, content: str) -> dict[str, Any]:

@@ -1,13 +1,13 @@
 """`RuleEngine`: the pure alert-rule core on event time, shared by the live Faust worker and the backtest.
 
-State is an injected `MutableMapping[str, Any]` (a Faust table live, a dict in the backtest) holding plain
-JSON data under string keys; every change is assigned back (`state[k] = v`) because a Faust table only
-records assignments. The engine never reads the clock: the same events in the same order give the same
-alerts, byte for byte, live, replayed or backtested.
+State is an injected `MutableMapping[str, Any]` (live an `alerts.state.BatchState` over a Faust table, a dict
+in the backtest) holding plain JSON data under string keys; every change is assigned back (`state[k] = v`),
+which is how a batch knows what it changed. The engine never reads the clock: the same events in the same
+order give the same alerts, byte for byte, live, replayed or backtested.
 
 Keys: `wm` (per-origin watermark, see `alerts.watermark`), `idx|RULE` (groups holding state, and until
-when), `inc|RULE|GROUP` (open incident), `cd|RULE|GROUP` (last firing, for cooldowns), `bk|RULE|GROUP` (bucket
-starts), `w|RULE|GROUP|BUCKET` (window aggregate), `ep|RULE|GROUP` (firing window episode),
+when), `inc|RULE|GROUP` (open incident), `cd|RULE|GROUP` (last firing, for cooldowns), `bk|RULE|GROUP` (span of
+bucket starts), `w|RULE|GROUP|BUCKET` (window aggregate), `ep|RULE|GROUP` (firing window episode),
 `abs|RULE|GROUP` (absence: last seen, firing alert), `seen|HOUR` and `seen` (digests of applied events per hour
 of event time and the hours kept, see `alerts.dedup`).
 """
@@ -15,7 +15,7 @@ of event time and the hours kept, see `alerts.dedup`).
 from __future__ import annotations
 
 import statistics
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -110,7 +110,7 @@ class RuleEngine:
             return Outcome(late=True, reason=LateReason.BEHIND_WATERMARK)
         self.state[seen_key] = dedup.recorded(bucket, event.id, content)
         if bucket is None:
-            self.state[dedup.INDEX] = dedup.indexed(self.state.get(dedup.INDEX), t)
+            self.state[dedup.INDEX] = windows.span_with(self.state.get(dedup.INDEX), dedup.hour(t))
         out: list[Alert] = []
         seen = self.state.get(_WM)
         moved = watermark.observe(seen, event.origin or "", t, seen_at=windows.epoch(event.ingested_at),
@@ -215,7 +215,8 @@ class RuleEngine:
                 key = f"w|{rule.id}|{group}|{start}"
                 prior = self.state.get(key)
                 if prior is None:
-                    self.state[f"bk|{rule.id}|{group}"] = [*(self.state.get(f"bk|{rule.id}|{group}") or []), start]
+                    span = self.state.get(f"bk|{rule.id}|{group}")
+                    self.state[f"bk|{rule.id}|{group}"] = windows.span_with(span, start)
                 agg = windows.add_to_aggregate(prior or windows.new_aggregate(), event, value)
                 self.state[key] = agg
                 self._index(rule.id, group, start + max(size, int(rule.cooldown.total_seconds())))
@@ -318,12 +319,7 @@ class RuleEngine:
 
     def _forget_seen(self, before: int) -> None:
         """Drop the repeat digests of hours that ended `dedup_horizon` behind the watermark."""
-        kept, dropped = dedup.expired(self.state.get(dedup.INDEX), before=before)
-        if not dropped:
-            return
-        for start in dropped:
-            del self.state[dedup.bucket_key(start)]
-        self.state[dedup.INDEX] = kept
+        self._expire(dedup.INDEX, dedup.bucket_key, step=dedup.BUCKET, size=dedup.BUCKET, before=before)
 
     def _retention(self, rule: Rule) -> int:
         """How long past its end a bucket is kept: a spike's baseline needs its history."""
@@ -348,20 +344,28 @@ class RuleEngine:
         return out
 
     def _drop_buckets(self, rule: WindowRule | SpikeRule, group: str, before: int) -> None:
-        """Delete buckets that ended before `before` (`bk|RULE|GROUP` lists the starts that exist)."""
-        size = int(rule.window.size.total_seconds())
-        key = f"bk|{rule.id}|{group}"
-        starts = self.state.get(key) or []
-        keep = [s for s in starts if s + size > before]
-        if len(keep) == len(starts):
+        """Delete buckets that ended before `before` (`bk|RULE|GROUP` is the span of starts that exist)."""
+        self._expire(f"bk|{rule.id}|{group}", lambda start: f"w|{rule.id}|{group}|{start}",
+                     step=int(rule.window.hop.total_seconds()), size=int(rule.window.size.total_seconds()),
+                     before=before)
+
+    def _expire(self, span_key: str, bucket_key: Callable[[int], str], *, step: int, size: int,
+                before: int) -> None:
+        """Delete the buckets of a span (see `windows.span_with`) that ended before `before`."""
+        span = self.state.get(span_key)
+        if span is None:
             return
-        for s in starts:
-            if s + size <= before:
-                del self.state[f"w|{rule.id}|{group}|{s}"]
-        if keep:
-            self.state[key] = keep
+        expired, rest = windows.span_expired(span, step=step, size=size, before=before)
+        if not expired:
+            return
+        for start in expired:
+            key = bucket_key(start)
+            if key in self.state:
+                del self.state[key]
+        if rest is None:
+            del self.state[span_key]
         else:
-            del self.state[key]
+            self.state[span_key] = rest
 
     # -- absence --------------------------------------------------------------------------------------
     def _absence_seen(self, rule: AbsenceRule, event: ClassifiedEvent, t: int) -> list[Alert]:

@@ -95,6 +95,28 @@ def aggregate_value(agg: dict[str, Any], kind: str) -> float:
     return float(agg[kind])
 
 
+def span_with(span: dict[str, int] | None, start: int) -> dict[str, int]:
+    """The span {first, last} of bucket starts that exist, with `start` in it (a new dict, to assign back).
+
+    Buckets of one rule and group lie on a grid (`window_starts`), so their first and last start are all the
+    state needs to find them again: a fixed-size record instead of a list that grows with every bucket.
+    """
+    if span is None:
+        return {"first": start, "last": start}
+    return {"first": min(span["first"], start), "last": max(span["last"], start)}
+
+
+def span_expired(span: dict[str, int], *, step: int, size: int,
+                 before: int) -> tuple[list[int], dict[str, int] | None]:
+    """(starts on the grid whose bucket ended by `before`, the span left or None when nothing is left)."""
+    expired = []
+    start = span["first"]
+    while start <= span["last"] and start + size <= before:
+        expired.append(start)
+        start += step
+    return expired, (None if start > span["last"] else {**span, "first": start})
+
+
 def _bounded_add(items: list[str], item: str, limit: int) -> list[str]:
     """Append unless present or full: bounded so one busy window cannot grow a table value without end."""
     return items if item in items or len(items) >= limit else [*items, item]
