@@ -153,6 +153,14 @@ class BatchState(MutableMapping[str, Any]):
             raise KeyError(key)
         return value
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """As `Mapping.get`, without a KeyError for every absent key: the engine asks for absent keys a lot."""
+        value = self._lookup(key)
+        return default if value is ABSENT else value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._lookup(key) is not ABSENT
+
     def __setitem__(self, key: str, value: Any) -> None:
         self._before_change(key)
         self._cache[key] = value

@@ -13,14 +13,14 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
 from aiohttp import web
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
-from faust.types import EventT
+from faust.types import TP, EventT
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
@@ -38,13 +38,14 @@ from streams.lag import ConsumerLag, LagMetrics
 from streams.metrics import PipelineMetrics
 from streams.producer import REPLAY_DELIVER_HEADER, REPLAY_HEADER
 from streams.settings import SalvoSettings
+from streams.worker.batches import BatchHandler, InOrder, batch_agent
 from streams.worker.rules import RulesStage
 from streams.worker.transport import quiet_producer_buffer_warnings
 
 log = logging.getLogger(__name__)
 
 ErrorPolicy = Callable[[EventT, RejectReason, str, str], Any]
-Ingest = Callable[[EventT], Awaitable[Awaitable[Any] | None]]
+Handler = Callable[[EventT], Awaitable[Awaitable[Any] | None]]
 
 
 def _broker_urls(bootstrap: str) -> list[str]:
@@ -173,20 +174,21 @@ class Pipeline:
             strike_event(report, ingested_at=_now(), origin=self.origin(event), replay=_replay_of(event))
         )
 
-    async def ingest(self, events: Sequence[EventT], handler: Ingest) -> None:
-        """One batch of a raw topic through `handler`, returning once every forwarded event is acknowledged.
+    async def each(self, events: Sequence[EventT], handler: Handler, stage: str) -> None:
+        """One batch through `handler`, event by event, returning once every send it made is acknowledged.
 
-        Ingest keeps no state: a crash before the commit forwards some items again, and the rule engine drops
-        them as exact repeats (`alerts.dedup`). Waiting for the acknowledgements before the batch's offsets
-        can be committed is what makes the forward at-least-once rather than at-most-once.
+        A failing event goes to the error policy and the batch goes on. Ingest keeps no state: a crash before
+        the commit forwards some items again, and the rule engine drops them as exact repeats
+        (`alerts.dedup`); waiting for the acknowledgements before the batch can be acked is what makes the
+        forward at-least-once rather than at-most-once.
         """
         sent = []
         for event in events:
             try:
                 acknowledged = await handler(event)
             except Exception as exc:  # the worker must carry on: the policy dead-letters the message
-                log.exception("ingest failed on %s@%s", event.message.topic, event.message.offset)
-                await self.on_error(event, RejectReason.PROCESSING, f"{type(exc).__name__}: {exc}", "ingest")
+                log.exception("%s failed on %s@%s", stage, event.message.topic, event.message.offset)
+                await self.on_error(event, RejectReason.PROCESSING, f"{type(exc).__name__}: {exc}", stage)
                 continue
             if acknowledged is not None:
                 sent.append(acknowledged)
@@ -291,55 +293,38 @@ def build_app(
         pipeline.on_error = on_error
     app.salvo = pipeline  # type: ignore[attr-defined]
 
-    def agent(handler: Callable[[EventT], Any], stage: str) -> Callable[[faust.StreamT], AsyncIterator[None]]:
-        """An agent body: each event through `handler`; a failure goes to the error policy, never up."""
+    def fail_stop(stage: str) -> None:
+        logging.shutdown()
+        os._exit(70)
 
-        async def consume(stream: faust.StreamT) -> AsyncIterator[None]:
-            async for event in stream.events():
-                try:
-                    await handler(event)
-                except Exception as exc:  # the worker must carry on: the policy dead-letters the message
-                    log.exception("%s failed on %s@%s", stage, event.message.topic, event.message.offset)
-                    await pipeline.on_error(event, RejectReason.PROCESSING, f"{type(exc).__name__}: {exc}", stage)
-                yield None
+    orders: list[InOrder] = []
 
-        return consume
-
-    def batches(
-        handler: Callable[[Sequence[EventT]], Awaitable[None]], stage: str
-    ) -> Callable[[faust.StreamT], AsyncIterator[None]]:
-        """An agent body over batches: whatever the stream holds, up to `batch_max`, at most `batch_wait_s` old.
-
-        Events are acked only once the handler returned, so Faust never commits an offset whose batch was not
-        done: a stop or a crash in the middle of a batch leaves it to be read again. The handler deals with
-        each event's failure itself; a failure of the batch as a whole means it could not be made durable,
-        and the worker stops at once, without a commit, so that a restart resumes from the last durable batch.
-        """
-
-        async def consume(stream: faust.StreamT) -> AsyncIterator[None]:
-            async for batch in stream.noack_take(settings.batch_max, within=settings.batch_wait_s):
-                try:
-                    await handler(batch)
-                except Exception:
-                    log.critical("%s could not make a batch durable; stopping without a commit", stage, exc_info=True)
-                    logging.shutdown()
-                    os._exit(70)
-                for event in batch:
-                    await stream.ack(event)
-                yield None
-
-        return consume
+    def stage_agent(handler: BatchHandler, stage: str, order: InOrder | None = None, *, one_by_one: bool = False
+                    ) -> Any:
+        order = order or InOrder()
+        orders.append(order)
+        return batch_agent(app, handler, stage=stage, order=order, batch_max=settings.batch_max,
+                           batch_wait_s=settings.batch_wait_s, on_failure=fail_stop, one_by_one=one_by_one)
 
     async def ingest_news(events: Sequence[EventT]) -> None:
-        await pipeline.ingest(events, pipeline.ingest_news)
+        await pipeline.each(events, pipeline.ingest_news, "ingest")
 
     async def ingest_strikes(events: Sequence[EventT]) -> None:
-        await pipeline.ingest(events, pipeline.ingest_strike)
+        await pipeline.each(events, pipeline.ingest_strike, "ingest")
 
-    app.agent(pipeline.news, name="ingest-news")(batches(ingest_news, "ingest"))
-    app.agent(pipeline.strikes, name="ingest-strikes")(batches(ingest_strikes, "ingest"))
-    app.agent(pipeline.events, name="rules")(batches(pipeline.evaluate, "rules"))
-    app.agent(pipeline.notify_in, name="notify")(agent(pipeline.notify, "deliver"))
+    async def notify(events: Sequence[EventT]) -> None:
+        await pipeline.each(events, pipeline.notify, "deliver")
+
+    app.agent(pipeline.news, name="ingest-news")(stage_agent(ingest_news, "ingest"))
+    app.agent(pipeline.strikes, name="ingest-strikes")(stage_agent(ingest_strikes, "ingest"))
+    app.agent(pipeline.events, name="rules")(stage_agent(pipeline.evaluate, "rules", pipeline.rules.order))
+    # Delivery writes its outbox table the usual way, so it takes one alert at a time (alerts are rare).
+    app.agent(pipeline.notify_in, name="notify")(stage_agent(notify, "deliver", one_by_one=True))
+
+    @app.on_partitions_assigned.connect
+    async def retain(_app: faust.App, assigned: set[TP], **_: Any) -> None:
+        for order in orders:
+            order.retain(assigned)
 
     @app.task
     async def follow_views() -> None:

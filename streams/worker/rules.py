@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Seque
 from typing import Any
 
 import faust
-from faust.types import EventT
+from faust.types import TP, EventT
 
 from alerts.engine import RuleEngine
 from alerts.state import BatchState, write
@@ -40,6 +40,7 @@ from streams import topics
 from streams.delivery import Control
 from streams.ingest import Rejection, decode
 from streams.metrics import PipelineMetrics
+from streams.worker.batches import InOrder
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def _headers(event: EventT) -> Iterator[tuple[str, bytes]]:
 
 
 class _ChangelogWriter(MutableMapping[str, Any]):
-    """Writes a one-partition table's store and changelog directly.
+    """Reads a one-partition table's store, and writes the store and the changelog directly.
 
     Faust's own `table[key] = value` finds the changelog partition through the current event, which a batch
     taken from the stream does not have; this table has one partition, so it is always 0.
@@ -69,6 +70,9 @@ class _ChangelogWriter(MutableMapping[str, Any]):
 
     def __getitem__(self, key: str) -> Any:
         return self._table.data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._table.data.get(key, default)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._table.data[key] = value
@@ -107,17 +111,26 @@ class RulesStage:
             store="memory://rule-state",
             help="Rule engine state as a log of batches and a checkpoint (alerts.state).",
         )
-        self.state = BatchState(self.table)
+        self._writer = _ChangelogWriter(self.table)
+        # Reads go to the store directly too: the engine asks for many keys per event, and the table's own
+        # lookups add sensor calls and exceptions that the batch cache makes pointless.
+        self.state = BatchState(self._writer)
+        self.order = InOrder()
         self.table.on_recover(self._recovered)
         self.engine = build_engine(self.state)
         self.alerts = alerts
         self.late = late
         self.metrics = metrics
         self.max_message_bytes = max_message_bytes
-        self._writer = _ChangelogWriter(self.table)
 
     async def _recovered(self) -> None:
+        """Rebuild the state, and read on right after the last batch it holds, whatever Faust committed."""
         self.state.recovered()
+        positions = {}
+        for where, offset in self.state.offsets.items():
+            topic, _, partition = where.rpartition("/")
+            positions[TP(topic, int(partition))] = offset + 1
+        self.order.resume(positions)
 
     async def process(self, events: Sequence[EventT], on_error: ErrorPolicy) -> None:
         """One batch, in the order the module doc gives."""
