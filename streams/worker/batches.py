@@ -11,19 +11,21 @@ strictly in offset order:
 - the next expected offset is processed;
 - an offset below it was processed already in this life (the consumer was sent back to its committed offset
   after a rebalance) and is acked without processing again;
-- an offset above it means records were skipped: the partition is sought back to the expected offset and the
-  rest of its batch is left unacked, to be read again in order.
+- an offset above it means records were skipped: the partition is sought back to the expected offset, and
+  its records are left unacked until the expected one comes, to be read again in order (records fetched
+  before the seek still arrive first; the seek is repeated each `reseek_s` while the hole stays).
 
 Only processed and already-processed records are acked, after the handler returned, so Faust commits no
 offset it was not done with. The rules stage seeds the expected offsets from its own state (the offsets its
-last logged batch consumed), so on a restart it reads on from there whatever Faust had committed. A hole that
-persists after `max_seeks` seeks to the same offset is taken as real (a compacted topic, or a transactional
-producer's commit markers) and logged.
+last logged batch consumed), so on a restart it reads on from there whatever Faust had committed. A hole still
+there `accept_after_s` after the first seek is taken as real (a compacted topic, or a transactional
+producer's commit markers) and logged. Times are the monotonic clock: this is an adapter, not the core.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -48,35 +50,43 @@ class Admitted:
 class InOrder:
     """The next offset each partition must deliver, for one agent."""
 
-    max_seeks: int = 3
+    accept_after_s: float = 5.0
+    reseek_s: float = 1.0
+    clock: Callable[[], float] = time.monotonic
     expected: dict[TP, int] = field(default_factory=dict)
-    _seeks: dict[TP, tuple[int, int]] = field(default_factory=dict)
+    _holes: dict[TP, tuple[int, float, float]] = field(default_factory=dict)  # offset, first seek, last seek
 
     def admit(self, events: Sequence[EventT]) -> Admitted:
         """Sort a batch out (see the module doc); records of one partition keep their order."""
         out = Admitted()
         for event in events:
             tp, offset = event.message.tp, event.message.offset
-            if tp in out.seek:
-                continue
             expected = self.expected.get(tp)
             if expected is not None and offset < expected:
                 out.done.append(event)
             elif expected is None or offset == expected or self._real_hole(tp, expected, offset):
                 out.process.append(event)
                 self.expected[tp] = offset + 1
-                self._seeks.pop(tp, None)
+                self._holes.pop(tp, None)
             else:
-                out.seek[tp] = expected
-                seeks = self._seeks.get(tp, (expected, 0))
-                self._seeks[tp] = (expected, seeks[1] + 1 if seeks[0] == expected else 1)
+                self._hole(out, tp, expected)
         return out
 
+    def _hole(self, out: Admitted, tp: TP, expected: int) -> None:
+        now = self.clock()
+        at, first, last = self._holes.get(tp, (expected, now, float("-inf")))
+        if at != expected:
+            first, last = now, float("-inf")
+        if now - last >= self.reseek_s:
+            out.seek[tp] = expected
+            last = now
+        self._holes[tp] = (expected, first, last)
+
     def _real_hole(self, tp: TP, expected: int, offset: int) -> bool:
-        at, count = self._seeks.get(tp, (expected, 0))
-        if at == expected and count >= self.max_seeks:
-            log.warning("offsets %d..%d of %s are missing after %d re-reads: taken as a real gap (compaction or "
-                        "transaction markers)", expected, offset - 1, tp, count)
+        at, first, _ = self._holes.get(tp, (expected, self.clock(), 0.0))
+        if at == expected and self.clock() - first >= self.accept_after_s:
+            log.warning("offsets %d..%d of %s did not come back %.0f s after a re-read: taken as a real gap "
+                        "(compaction or transaction markers)", expected, offset - 1, tp, self.accept_after_s)
             return True
         return False
 
@@ -89,7 +99,7 @@ class InOrder:
         committed offset count as done); the others are forgotten, and resume where Faust delivers them."""
         for tp in set(self.expected) - assigned:
             self.expected.pop(tp, None)
-            self._seeks.pop(tp, None)
+            self._holes.pop(tp, None)
 
 
 def batch_agent(
