@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint clean system-deps
+.PHONY: install demo test bench chaos lint clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: install
 
 bench: install
 	$(BIN)/pytest -q -m bench tests/bench -p no:cacheprovider -o addopts=''
+
+# Crash tests: seeded kill -9 of the worker during long replays (tests/e2e/test_crash_exact.py), minutes each.
+chaos: install
+	$(BIN)/pytest -q -m chaos tests -p no:cacheprovider -o addopts=''
 
 clean:
 	rm -rf $(VENV) .salvo build *.egg-info
