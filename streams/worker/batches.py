@@ -12,8 +12,10 @@ strictly in offset order:
 - an offset below it was processed already in this life (the consumer was sent back to its committed offset
   after a rebalance) and is acked without processing again;
 - an offset above it means records were skipped: the partition is sought back to the expected offset, and
-  its records are left unacked until the expected one comes, to be read again in order (records fetched
-  before the seek still arrive first; the seek is repeated each `reseek_s` while the hole stays).
+  its records are left unacked until the expected one comes, to be read again in order. Records fetched
+  before the seek still arrive after it, and faust's fetcher then drops every re-read record below the last
+  offset it delivered, so each such arrival seeks again (at most every `reseek_s`): once the stale ones are
+  through, the re-read comes.
 
 Only processed and already-processed records are acked, after the handler returned, so Faust commits no
 offset it was not done with. The rules stage seeds the expected offsets from its own state (the offsets its
@@ -51,7 +53,7 @@ class InOrder:
     """The next offset each partition must deliver, for one agent."""
 
     accept_after_s: float = 5.0
-    reseek_s: float = 1.0
+    reseek_s: float = 0.0
     clock: Callable[[], float] = time.monotonic
     expected: dict[TP, int] = field(default_factory=dict)
     _holes: dict[TP, tuple[int, float, float]] = field(default_factory=dict)  # offset, first seek, last seek

@@ -38,7 +38,7 @@ def test_in_order_records_are_processed_and_re_reads_are_acked_without_processin
 
 def test_a_hole_seeks_back_and_holds_the_partition_until_the_missing_record_comes() -> None:
     clock = Clock()
-    order = InOrder(clock=clock)
+    order = InOrder(clock=clock, reseek_s=1)
     order.admit(records(A, 10))
     holed = order.admit(records(A, 12, 13) + records(B, 0))
     assert holed.seek == {A: 11} and offsets(holed.process) == [0] and not holed.done
@@ -69,3 +69,9 @@ def test_the_rules_resume_from_their_state_and_partitions_given_away_are_forgott
     order.admit(records(B, 7))
     order.retain({B})
     assert offsets(order.admit(records(A, 50)).process) == [50]
+
+
+def test_by_default_every_stale_arrival_seeks_again() -> None:
+    order = InOrder()
+    order.admit(records(A, 0))
+    assert [order.admit(records(A, n)).seek for n in (3, 4)] == [{A: 1}, {A: 1}]
