@@ -17,6 +17,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from schemas.delivery import DeliveryRequest, FailureReason
 
+# Where delivery has read its input up to ({"alerts/0": offset}), kept beside the entries so that it is written
+# after them on the same changelog partition: a restart resumes right after the last alert whose entries are
+# there, whatever the consumer group committed.
+POSITION = "~position"
+
 
 class OutboxState(StrEnum):
     """Where a delivery stands; `dead` entries wait for `salvo deliveries redrive`."""
@@ -94,7 +99,9 @@ class Outbox:
 
     def entries(self, state: OutboxState | None = None) -> Iterator[OutboxEntry]:
         """Every entry (in `state`, if given), in store order."""
-        for raw in list(self._store.values()):
+        for key, raw in list(self._store.items()):
+            if key == POSITION:
+                continue
             entry = OutboxEntry.model_validate(raw)
             if state is None or entry.state is state:
                 yield entry
@@ -112,6 +119,14 @@ class Outbox:
         return self.update(
             entry, state=OutboxState.PENDING, attempts=0, next_attempt_at=now, reason=None, error=""
         )
+
+    def position(self) -> dict[str, int]:
+        """The last input offset handled per partition ("topic/partition" → offset)."""
+        return dict(self._store.get(POSITION) or {})
+
+    def handled(self, where: str, offset: int) -> None:
+        """Record that the input record at `offset` of `where` has its entries in the outbox."""
+        self._store[POSITION] = {**self.position(), where: offset}
 
     def prune(self, *, now: datetime, keep: timedelta) -> int:
         """Forget finished entries older than `keep`; dedup only needs the window in which repeats happen."""

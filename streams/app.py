@@ -38,7 +38,7 @@ from streams.lag import ConsumerLag, LagMetrics
 from streams.metrics import PipelineMetrics
 from streams.producer import REPLAY_DELIVER_HEADER, REPLAY_HEADER
 from streams.settings import SalvoSettings
-from streams.worker.batches import BatchHandler, InOrder, batch_agent
+from streams.worker.batches import BatchHandler, InOrder, batch_agent, positions
 from streams.worker.rules import RulesStage
 from streams.worker.transport import quiet_producer_buffer_warnings
 
@@ -87,6 +87,10 @@ class Pipeline:
             self.alerts.get_topic_name(), self.control_name, key_serializer="raw", value_serializer="raw"
         )
         self.notifier = Notifier(app, settings, registry, self.control)
+        # Delivery resumes after the last alert its outbox holds (`Outbox.position`), as the rules resume
+        # after their last logged batch: what the consumer group committed may be past a skipped record.
+        self.notify_order = InOrder()
+        self.notifier.outbox_table.on_recover(self._delivery_recovered)
         self.metrics = PipelineMetrics(
             registry, topics={"news": self.news.get_topic_name(), "strikes": self.strikes.get_topic_name()}
         )
@@ -111,6 +115,9 @@ class Pipeline:
         self.lag_metrics = LagMetrics(registry)
         self._lag: ConsumerLag | None = None
         self.on_error: ErrorPolicy = self.dead_letter
+
+    async def _delivery_recovered(self) -> None:
+        self.notify_order.resume(positions(self.notifier.outbox.position()))
 
     async def dead_letter(self, event: EventT, reason: RejectReason, error: str, stage: str) -> None:
         """Default error policy: keep the original bytes with the reason, count it, carry on."""
@@ -207,8 +214,9 @@ class Pipeline:
         alert = decode(event.value, Alert, max_bytes=self.settings.max_message_bytes)
         if isinstance(alert, Rejection):
             await self.on_error(event, alert.reason, alert.error, "deliver")
-            return
-        await self.notifier.deliver(alert)
+        else:
+            await self.notifier.deliver(alert)
+        self.notifier.outbox.handled(f"{event.message.topic}/{event.message.partition}", event.message.offset)
         self.metrics.stage_seconds.labels(stage="deliver").observe(time.perf_counter() - started)
 
     async def measure_lag(self) -> None:
@@ -319,7 +327,9 @@ def build_app(
     app.agent(pipeline.strikes, name="ingest-strikes")(stage_agent(ingest_strikes, "ingest"))
     app.agent(pipeline.events, name="rules")(stage_agent(pipeline.evaluate, "rules", pipeline.rules.order))
     # Delivery writes its outbox table the usual way, so it takes one alert at a time (alerts are rare).
-    app.agent(pipeline.notify_in, name="notify")(stage_agent(notify, "deliver", one_by_one=True))
+    app.agent(pipeline.notify_in, name="notify")(
+        stage_agent(notify, "deliver", pipeline.notify_order, one_by_one=True)
+    )
 
     @app.on_partitions_assigned.connect
     async def retain(_app: faust.App, assigned: set[TP], **_: Any) -> None:

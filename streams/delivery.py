@@ -71,9 +71,10 @@ class Notifier:
         self.silences: CompactedView[Silence] = CompactedView(
             settings.topic(topics.SILENCES), Silence, bootstrap_servers=settings.bootstrap_servers
         )
-        self.outbox = Outbox(
-            app.Table("outbox", partitions=1, help="Delivery outbox per (alert version, subscription).")
+        self.outbox_table = app.Table(
+            "outbox", partitions=1, help="Delivery outbox per (alert version, subscription), and its position."
         )
+        self.outbox = Outbox(self.outbox_table)
         self.metrics = DeliveryMetrics(registry)
         self._deliverer: Deliverer | None = None
         self._building = asyncio.Lock()

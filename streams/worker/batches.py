@@ -104,6 +104,15 @@ class InOrder:
             self._holes.pop(tp, None)
 
 
+def positions(handled: Mapping[str, int]) -> dict[TP, int]:
+    """The next offset to read per partition, from last-handled offsets kept as {"topic/partition": offset}."""
+    out = {}
+    for where, offset in handled.items():
+        topic, _, partition = where.rpartition("/")
+        out[TP(topic, int(partition))] = offset + 1
+    return out
+
+
 def batch_agent(
     app: faust.App, handler: BatchHandler, *, stage: str, order: InOrder, batch_max: int, batch_wait_s: float,
     on_failure: Callable[[str], None], one_by_one: bool = False,

@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Seque
 from typing import Any
 
 import faust
-from faust.types import TP, EventT
+from faust.types import EventT
 
 from alerts.engine import RuleEngine
 from alerts.state import BatchState, write
@@ -40,7 +40,7 @@ from streams import topics
 from streams.delivery import Control
 from streams.ingest import Rejection, decode
 from streams.metrics import PipelineMetrics
-from streams.worker.batches import InOrder
+from streams.worker.batches import InOrder, positions
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +126,7 @@ class RulesStage:
     async def _recovered(self) -> None:
         """Rebuild the state, and read on right after the last batch it holds, whatever Faust committed."""
         self.state.recovered()
-        positions = {}
-        for where, offset in self.state.offsets.items():
-            topic, _, partition = where.rpartition("/")
-            positions[TP(topic, int(partition))] = offset + 1
-        self.order.resume(positions)
+        self.order.resume(positions(self.state.offsets))
 
     async def process(self, events: Sequence[EventT], on_error: ErrorPolicy) -> None:
         """One batch, in the order the module doc gives."""
