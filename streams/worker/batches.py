@@ -5,8 +5,8 @@ skipped by the stream (auto-acked when acks are automatic), and its commit logic
 offset. Measured under kill -9 (tests/e2e/test_crash_exact.py), that lost raw items and alert deliveries, and
 forwarded items out of order, so that a replayed history turned some of them late.
 
-So each agent takes whatever its stream holds (`noack_take`), and `InOrder` admits each partition's records
-strictly in offset order:
+So each agent takes whatever its channel's queue holds (`channel_batches`), and `InOrder` admits each
+partition's records strictly in offset order:
 
 - the next expected offset is processed;
 - an offset below it was processed already in this life (the consumer was sent back to its committed offset
@@ -26,6 +26,7 @@ producer's commit markers) and logged. Times are the monotonic clock: this is an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -113,12 +114,47 @@ def positions(handled: Mapping[str, int]) -> dict[TP, int]:
     return out
 
 
+async def channel_batches(
+    app: faust.App, stream: faust.StreamT, *, batch_max: int, within_s: float
+) -> AsyncIterator[list[EventT]]:
+    """Batches of the events the conductor has queued for `stream`, taken from its channel's queue directly.
+
+    Iterating a Faust stream costs an event-loop turn, two sensor calls and a context-variable switch per
+    event; a batch needs none of it. The stage benchmark measured 1.6 ms of worker CPU per strike event
+    through `noack_take` and 1.3 ms this way (three runs each). What the stream
+    would still do is kept: subscribing the topic (iterating the channel adds it to the conductor), tracking
+    each message as unacked, so that a rebalance or shutdown waits for it, and leaving out the records of
+    partitions this worker no longer holds (after a rebalance another worker reads them). Records of an old
+    consumer generation on partitions still held are kept, unlike in the stream: `InOrder` sorts them out.
+
+    A batch is what the queue holds once the first event arrived and `within_s` passed, at most `batch_max`.
+    """
+    channel = aiter(stream.channel)  # registers the iterator channel with the conductor, as the stream would
+    queue = channel.queue
+    consumer = app.consumer
+    while True:
+        try:
+            batch = [await queue.get()]
+        except StopAsyncIteration:  # how Faust ends a stream's iteration when the worker stops
+            return
+        if queue.qsize() < batch_max - 1:
+            await asyncio.sleep(within_s)
+        while len(batch) < batch_max and not queue.empty():
+            batch.append(queue.get_nowait())
+        held = consumer.assignment()
+        batch = [event for event in batch if event.message.tp in held]
+        for event in batch:
+            consumer.track_message(event.message)
+        if batch:
+            yield batch
+
+
 def batch_agent(
     app: faust.App, handler: BatchHandler, *, stage: str, order: InOrder, batch_max: int, batch_wait_s: float,
     on_failure: Callable[[str], None], one_by_one: bool = False,
 ) -> Callable[[faust.StreamT], AsyncIterator[None]]:
-    """An agent body: batches of whatever the stream holds (up to `batch_max`, at most `batch_wait_s` old),
-    admitted by `order`, through `handler`, acked afterwards.
+    """An agent body: batches of whatever the stream's queue holds (up to `batch_max`, at most `batch_wait_s`
+    old), admitted by `order`, through `handler`, acked afterwards.
 
     `one_by_one` hands over one event at a time from the stream's own iteration instead, for a handler that
     writes Faust tables the usual way (a table finds its changelog partition through the current event, which
@@ -127,7 +163,8 @@ def batch_agent(
     stops the worker.
     """
 
-    async def handle(stream: faust.StreamT, batch: Sequence[EventT]) -> None:
+    async def handle(batch: Sequence[EventT]) -> Sequence[EventT]:
+        """Process what `order` admits; the events to ack afterwards (processed, or processed before)."""
         admitted = order.admit(batch)
         for tp, offset in admitted.seek.items():
             log.info("%s: %s skipped records; reading again from offset %d", stage, tp, offset)
@@ -138,18 +175,20 @@ def batch_agent(
             except Exception:
                 log.critical("%s could not make a batch durable; stopping without a commit", stage, exc_info=True)
                 on_failure(stage)
-        for event in admitted.done + admitted.process:
-            await stream.ack(event)
+        return admitted.done + admitted.process
 
     async def consume(stream: faust.StreamT) -> AsyncIterator[None]:
         if one_by_one:
             manual = stream.noack()
             async for event in manual.events():
-                await handle(manual, [event])
+                for done in await handle([event]):
+                    await manual.ack(done)
                 yield None
         else:
-            async for batch in stream.noack_take(batch_max, within=batch_wait_s):
-                await handle(stream, batch)
+            async for batch in channel_batches(app, stream, batch_max=batch_max, within_s=batch_wait_s):
+                for done in await handle(batch):
+                    if done.ack():  # the last of its channels: what iterating the stream reports to the sensors
+                        app.sensors.on_message_out(done.message.tp, done.message.offset, done.message)
                 yield None
 
     return consume
