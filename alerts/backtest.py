@@ -16,6 +16,7 @@ from pathlib import Path
 from alerts.engine import DEFAULT_LATENESS, RuleEngine
 from alerts.rules import RuleSet
 from schemas import Alert, ClassifiedEvent, NewsItem, StrikeReport
+from streams.plausible import DEFAULT_BOUNDS, TimeBounds
 from streams.sources import FileRejection, read_feeds
 
 NewsClassifier = Callable[[NewsItem], ClassifiedEvent]
@@ -60,10 +61,12 @@ def classify_news(item: NewsItem) -> ClassifiedEvent:
 
 
 def load_events(paths: Iterable[Path], *, news: NewsClassifier = classify_news, result: BacktestResult,
-                since: date | None = None, until: date | None = None) -> list[ClassifiedEvent]:
-    """Events of every file within [since, until] in the order a replay sends them (`read_feeds`); bad rows
-    go to `result.rejected` with file and line."""
-    feed = read_feeds(paths, since=since, until=until)
+                since: date | None = None, until: date | None = None, bounds: TimeBounds = DEFAULT_BOUNDS,
+                now: datetime | None = None) -> list[ClassifiedEvent]:
+    """Events of every file within [since, until] in the order a replay sends them (`read_feeds`); bad rows,
+    and items dated where the worker would not believe them (`bounds` at `now`), go to `result.rejected` with
+    file and line."""
+    feed = read_feeds(paths, since=since, until=until, bounds=bounds, now=now)
     result.rejected += feed.rejected
     events = []
     for path, line, item in feed.items:
@@ -92,9 +95,14 @@ def replay(engine: RuleEngine, events: Iterable[ClassifiedEvent], result: Backte
 
 def run_backtest(paths: Iterable[Path], rules: RuleSet, *, since: date | None = None, until: date | None = None,
                  allowed_lateness: timedelta = DEFAULT_LATENESS,
-                 news: NewsClassifier = classify_news) -> BacktestResult:
-    """Run `rules` over the files; the state is a plain dict standing in for the worker's Faust table."""
+                 news: NewsClassifier = classify_news, bounds: TimeBounds = DEFAULT_BOUNDS,
+                 now: datetime | None = None) -> BacktestResult:
+    """Run `rules` over the files; the state is a plain dict standing in for the worker's Faust table.
+
+    `now` is the caller's clock (the CLI passes its own): the only use of it is to refuse items dated more
+    than `bounds.ahead` after it, as the worker would.
+    """
     result = BacktestResult()
-    events = load_events(paths, news=news, result=result, since=since, until=until)
+    events = load_events(paths, news=news, result=result, since=since, until=until, bounds=bounds, now=now)
     replay(RuleEngine(rules, {}, allowed_lateness=allowed_lateness), events, result)
     return result

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from schemas.base import Category, Contract, Identifier, Lang, NonNegative, ShortText
+from schemas.base import Category, Contract, FactCount, Identifier, Lang, NonNegative, ShortText
 
 Feed = Literal["news", "strikes"]
 Qualifier = Literal["about", "at_least", "at_most", "range"]
@@ -38,15 +38,15 @@ class Bound(Contract):
 class Facts(Contract):
     """The numbers and places that alerts are made of; `None` means the text gives no number."""
 
-    drones: NonNegative | None = None
-    missiles: NonNegative | None = None
-    missile_classes: dict[MissileClass, NonNegative] = {}
-    destroyed: NonNegative | None = None
-    killed: NonNegative | None = None
-    injured: NonNegative | None = None
-    casualties: NonNegative | None = None
-    children: NonNegative | None = None
-    regions_count: NonNegative | None = None
+    drones: FactCount | None = None
+    missiles: FactCount | None = None
+    missile_classes: dict[MissileClass, FactCount] = {}
+    destroyed: FactCount | None = None
+    killed: FactCount | None = None
+    injured: FactCount | None = None
+    casualties: FactCount | None = None
+    children: FactCount | None = None
+    regions_count: FactCount | None = None
     regions: Annotated[list[ShortText], Field(max_length=32)] = []
     places: Annotated[list[ShortText], Field(max_length=64)] = []
     bounds: dict[CountedFact, Bound] = {}

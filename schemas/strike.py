@@ -10,7 +10,7 @@ from typing import Annotated, Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from schemas.base import FeedContract, Identifier, NonNegative, ShortText
+from schemas.base import FeedContract, Identifier, Reported, ShortText
 
 Place = Annotated[str, Field(min_length=1, max_length=256)]
 
@@ -22,16 +22,16 @@ class StrikeReport(FeedContract):
     time_start: AwareDatetime
     time_end: AwareDatetime
     model: ShortText
-    launched: NonNegative | None = None
-    destroyed: NonNegative | None = None
-    not_reach_goal: NonNegative | None = None
-    still_attacking: NonNegative | None = None
+    launched: Reported | None = None
+    destroyed: Reported | None = None
+    not_reach_goal: Reported | None = None
+    still_attacking: Reported | None = None
     targets: Annotated[list[Place], Field(max_length=64)] = []
     target_main: Place | None = None
     launch_places: Annotated[list[Place], Field(max_length=64)] = []
     affected_regions: Annotated[list[Place], Field(max_length=64)] = []
-    hit_locations: NonNegative | None = None
-    fragment_locations: NonNegative | None = None
+    hit_locations: Reported | None = None
+    fragment_locations: Reported | None = None
     carrier: ShortText | None = None
     source: Annotated[str, Field(min_length=1, max_length=512)]
 

@@ -22,7 +22,6 @@ from aiohttp import web
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from faust.types import TP, EventT
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from pydantic import BaseModel
 
 from alerts.engine import RuleEngine
 from alerts.metrics import AlertMetrics
@@ -38,6 +37,7 @@ from streams.lag import ConsumerLag, LagMetrics
 from streams.metrics import PipelineMetrics
 from streams.producer import REPLAY_DELIVER_HEADER, REPLAY_HEADER
 from streams.settings import SalvoSettings
+from streams.sources import FeedItem, event_time
 from streams.worker.batches import BatchHandler, InOrder, batch_agent, positions
 from streams.worker.rules import RulesStage
 from streams.worker.transport import quiet_producer_buffer_warnings
@@ -65,6 +65,7 @@ class Pipeline:
     ) -> None:
         self.settings = settings
         self.app = app
+        self.time_bounds = settings.time_bounds
 
         def topic(name: str, partitions: int | None = None) -> faust.TopicT:
             return app.topic(
@@ -137,14 +138,20 @@ class Pipeline:
         log.warning("dead letter from %s[%s]@%s: %s", message.topic, message.partition, message.offset, error)
         await self.deadletter.send(key=message.key, value=letter.model_dump_json().encode())
 
-    async def _validated(self, event: EventT, contract: type[BaseModel], feed: str) -> BaseModel | None:
-        """The item, or None when it was dead-lettered (exact repeats are the rule engine's to drop)."""
+    async def _validated(self, event: EventT, contract: type[NewsItem] | type[StrikeReport], feed: str
+                         ) -> FeedItem | None:
+        """The item, or None when it was dead-lettered: malformed, invalid, or dated where no clock is
+        (`streams.plausible`). Exact repeats are the rule engine's to drop."""
         self.metrics.child(self.metrics.messages_in, event.message.topic, feed).inc()
         started = time.perf_counter()
         item = decode(event.value, contract, max_bytes=self.settings.max_message_bytes)
         self.metrics.child(self.metrics.stage_seconds, "ingest").observe(time.perf_counter() - started)
         if isinstance(item, Rejection):
             await self.on_error(event, item.reason, item.error, "ingest")
+            return None
+        refusal = self.time_bounds.refusal(event_time(item), now=_now())
+        if refusal is not None:
+            await self.on_error(event, RejectReason.IMPLAUSIBLE_TIME, refusal, "ingest")
             return None
         return item
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from schemas import NewsItem
+from streams.plausible import DEFAULT_BOUNDS, TimeBounds
 from streams.producer import FeedProducer
 from streams.sources import FeedItem, FileFormat, FileRejection, event_time, read_feeds
 
@@ -43,9 +44,12 @@ def load(
     since: date | None = None,
     until: date | None = None,
     summary: ReplaySummary,
+    bounds: TimeBounds = DEFAULT_BOUNDS,
+    now: datetime | None = None,
 ) -> list[FeedItem]:
-    """Every item of the files within [since, until], in the backtest's order; bad rows go to the summary."""
-    feed = read_feeds(paths, file_format=file_format, since=since, until=until)
+    """Every item of the files within [since, until], in the backtest's order; bad rows, and items dated
+    where the worker would not believe them (`bounds` at `now`), go to the summary."""
+    feed = read_feeds(paths, file_format=file_format, since=since, until=until, bounds=bounds, now=now)
     summary.rejected += feed.rejected
     summary.skipped_out_of_range += feed.out_of_range
     return [item for _, _, item in feed.items]

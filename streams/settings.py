@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.plausible import TimeBounds
 
 
 class SalvoSettings(BaseSettings):
@@ -28,6 +30,9 @@ class SalvoSettings(BaseSettings):
         this long.
     :param fetch_max_wait_ms: the consumer's fetch wait (faust hard-codes 1.5 s, which a broker may spend on
         every hop when little data is there).
+    :param max_event_ahead_s: how far ahead of the wall clock an item's event time may be (clock skew, time
+        zones written wrong); beyond it the item is dead-lettered as `implausible_time`.
+    :param event_time_floor: the earliest event time believed; an earlier one is `implausible_time` too.
     """
 
     model_config = SettingsConfigDict(env_prefix="SALVO_", frozen=True, extra="ignore")
@@ -52,6 +57,8 @@ class SalvoSettings(BaseSettings):
     batch_wait_s: float = Field(default=0.005, gt=0)
     fetch_max_wait_ms: int = Field(default=10, ge=0, le=60_000)
     max_message_bytes: int = Field(default=1_000_000, ge=1_024)
+    max_event_ahead_s: float = Field(default=3600.0, ge=0)
+    event_time_floor: AwareDatetime = datetime(2000, 1, 1, tzinfo=UTC)
     producer_max_batch_size: int | None = None
     producer_linger_s: float = Field(default=0.005, ge=0)
     session_timeout_s: float = Field(default=10.0, gt=0)
@@ -64,6 +71,11 @@ class SalvoSettings(BaseSettings):
     def allowed_lateness(self) -> timedelta:
         """Lateness as a timedelta, the unit the rule engine works in."""
         return timedelta(seconds=self.allowed_lateness_s)
+
+    @property
+    def time_bounds(self) -> TimeBounds:
+        """The event times this configuration believes (`streams.plausible`)."""
+        return TimeBounds(floor=self.event_time_floor, ahead=timedelta(seconds=self.max_event_ahead_s))
 
     def topic(self, name: str) -> str:
         """The full name of one of Salvo's topics under this configuration's prefix."""

@@ -28,6 +28,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from schemas import NewsItem, StrikeReport
 from streams.ingest import describe
+from streams.plausible import DEFAULT_BOUNDS, TimeBounds
 
 KYIV = ZoneInfo("Europe/Kyiv")
 _STRIKE_COLUMNS = {"time_start", "time_end", "model", "launched"}
@@ -69,10 +70,11 @@ class Feed:
 
 def read_feeds(
     paths: Iterable[str | Path], *, file_format: FileFormat = "auto", since: date | None = None,
-    until: date | None = None,
+    until: date | None = None, bounds: TimeBounds = DEFAULT_BOUNDS, now: datetime | None = None,
 ) -> Feed:
     """Every item of the files whose event day is within [since, until], as (file, line, item), ordered by
-    (event time, file, id).
+    (event time, file, id). An item the worker would refuse as `implausible_time` (`streams.plausible`;
+    "ahead of the clock" only when `now` is given) is a rejection here too.
 
     This is the one order: the backtest evaluates it and `salvo replay` sends it, so the worker sees what the
     backtest sees. Files are not in event order (the strike CSV is newest first), hence the sort.
@@ -86,6 +88,10 @@ def read_feeds(
                 rejected.append(row)
                 continue
             moment = event_time(row)
+            refusal = bounds.refusal(moment, now=now or moment)
+            if refusal is not None:
+                rejected.append(FileRejection(str(path), line, f"implausible_time: {refusal}"))
+                continue
             if (since is not None and moment.date() < since) or (until is not None and moment.date() > until):
                 out_of_range += 1
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from schemas.base import MAX_FACT
 from schemas.event import Bound, Evidence, Facts
 from streams.classify.lexicon import (
     INTRANSITIVE_PREFIXES,
@@ -314,14 +315,19 @@ def _one_victim(tokens: list[Token], i: int) -> bool:
 
 def _aggregate(mentions: list[_Mention], text: str,
                regions: list[tuple[str, int, int]]) -> tuple[Facts, list[Evidence]]:
-    """Choose one value per fact from its mentions (see module doc) and collect the evidence."""
+    """Choose one value per fact from its mentions (see module doc) and collect the evidence.
+
+    A number beyond `MAX_FACT` is no count ("1000000000000000000 drones" is a prank or a typo), and neither is
+    a sum that passes it.
+    """
+    mentions = [m for m in mentions if m.value <= MAX_FACT]
     values: dict[str, int] = {}
     bounds: dict[str, Bound] = {}
     classes: dict[str, int] = {}
     used: list[_Mention] = []
     for fact in ("drones", "missiles", "killed", "injured", "casualties", "regions_count"):
         chosen = _choose(fact, [m for m in mentions if m.fact == fact])
-        if not chosen:
+        if not chosen or sum(m.value for m in chosen) > MAX_FACT:
             continue
         values[fact] = sum(m.value for m in chosen)
         used.extend(chosen)
@@ -331,6 +337,8 @@ def _aggregate(mentions: list[_Mention], text: str,
             if m.missile_class:
                 classes[m.missile_class] = classes.get(m.missile_class, 0) + m.value
     destroyed = [m for m in used if m.destroyed]
+    if sum(m.value for m in destroyed) > MAX_FACT:
+        destroyed = []
     children = next((m for m in mentions if m.child and m.fact in ("killed", "injured", "casualties")), None)
     facts = Facts(
         drones=values.get("drones"), missiles=values.get("missiles"), missile_classes=classes,

@@ -51,7 +51,8 @@ def replay_command(
     settings = settings_from(bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix)
     label = label or f"replay-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     summary = ReplaySummary()
-    items = list(load(files, file_format=file_format, since=_day(since), until=_day(until), summary=summary))
+    items = list(load(files, file_format=file_format, since=_day(since), until=_day(until), summary=summary,
+                      bounds=settings.time_bounds, now=datetime.now(UTC)))
     columns = (
         TextColumn("[bold]replay[/]"),
         BarColumn(),

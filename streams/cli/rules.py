@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -80,10 +80,11 @@ def backtest(
 ) -> None:
     """Run the rules over historical files with the live worker's pure core and print the alerts."""
     ruleset = _ruleset(rules)
-    lateness = SalvoSettings().allowed_lateness  # the worker's setting, so both give the same alerts
+    settings = SalvoSettings()  # the worker's lateness and time bounds, so both give the same alerts
     started = time.perf_counter()
     result = run_backtest(files, ruleset, since=since.date() if since else None,
-                          until=until.date() if until else None, allowed_lateness=lateness)
+                          until=until.date() if until else None, allowed_lateness=settings.allowed_lateness,
+                          bounds=settings.time_bounds, now=datetime.now(UTC))
     seconds = time.perf_counter() - started
     if as_json:
         for alert in result.alerts:

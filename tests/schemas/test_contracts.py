@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from schemas import Alert, ClassifiedEvent, DeadLetter, NewsItem, RejectReason, StrikeReport
+from schemas.base import MAX_REPORTED
+from schemas.deadletter import MAX_KEPT_BYTES
 from schemas.export import TOPIC_CONTRACTS, export_json_schemas
 
 NEWS = {"id": "n1", "source": "wire", "published_at": "2026-02-17T07:30:00+02:00", "title": "Talks open in Geneva"}
@@ -41,6 +44,29 @@ def test_counts_are_non_negative_and_the_window_ordered() -> None:
         StrikeReport.model_validate({**STRIKE, "destroyed": 900})
 
 
+def test_counts_have_upper_bounds() -> None:
+    """A report of 10^18 drones once reached a subscriber: counts beyond `MAX_REPORTED` are refused."""
+    assert StrikeReport.model_validate({**STRIKE, "launched": MAX_REPORTED}).launched == MAX_REPORTED
+    for field in ("launched", "destroyed", "not_reach_goal", "still_attacking", "hit_locations"):
+        with pytest.raises(ValidationError, match=field):
+            StrikeReport.model_validate({**STRIKE, "destroyed": None, field: 10**18})
+
+
+@pytest.mark.parametrize("hidden", ["\x00", "\x1b", "\u202e", "\u2066", "\x7f", "\x9b"])
+def test_control_characters_are_stripped_from_feed_text(hidden: str) -> None:
+    item = NewsItem.model_validate({**NEWS, "title": f"Talks{hidden} open", "source": f"wi{hidden}re"})
+    assert item.title == "Talks open"
+    assert item.source == "wire"
+    report = StrikeReport.model_validate({**STRIKE, "affected_regions": [f"Kyiv{hidden}"]})
+    assert report.affected_regions == ["Kyiv"]
+
+
+def test_tabs_and_newlines_stay_and_text_of_only_controls_is_refused() -> None:
+    assert NewsItem.model_validate({**NEWS, "body": "one\ttwo\nthree"}).body == "one\ttwo\nthree"
+    with pytest.raises(ValidationError, match="only control characters"):
+        NewsItem.model_validate({**NEWS, "title": "\x00\x1b\u202e"})
+
+
 def test_feeds_ignore_unknown_fields_but_salvo_topics_refuse_them() -> None:
     assert NewsItem.model_validate({**NEWS, "new_column": 1}).title == "Talks open in Geneva"
     assert StrikeReport.model_validate({**STRIKE, "turbojet": "yes"}).launched == 810
@@ -65,6 +91,18 @@ def test_dead_letter_keeps_the_original_bytes() -> None:
     )
     again = DeadLetter.model_validate_json(letter.model_dump_json())
     assert again.value == raw and again.offset == 7 and again.reason is RejectReason.MALFORMED
+
+
+def test_a_dead_letter_always_fits_keeping_a_prefix_with_size_and_digest() -> None:
+    raw = b"x" * (5 * 1024 * 1024)
+    letter = DeadLetter.of(raw, topic="news.raw", reason=RejectReason.OVERSIZED, error="too big", stage="ingest",
+                           received_at="2026-01-01T00:00:00Z")
+    assert len(letter.model_dump_json()) < 100_000
+    assert letter.truncated and letter.value == raw[:MAX_KEPT_BYTES] and letter.value_size == len(raw)
+    assert letter.value_sha256 == hashlib.sha256(raw).hexdigest()
+    small = DeadLetter.of(b"{}", topic="t", reason=RejectReason.SCHEMA, error="e", stage="ingest",
+                          received_at="2026-01-01T00:00:00Z")
+    assert not small.truncated and small.value == b"{}"
 
 
 def test_export_writes_one_valid_schema_per_topic(tmp_path: Path) -> None:

@@ -126,3 +126,9 @@ def test_evidence_spans_point_into_the_text() -> None:
                                              ("двомастами", 200), ("сім'я", None), ("тривога", None)])
 def test_number_words(word: str, value: int | None) -> None:
     assert word_value(word) == value
+
+
+def test_a_number_beyond_any_real_count_is_no_count() -> None:
+    facts, evidence = extract("Russia launched 1000000000000000000 drones and 40 missiles; 3000000 killed")
+    assert facts.drones is None and facts.killed is None and facts.missiles == 40
+    assert [e.kind for e in evidence] == ["missiles"]
