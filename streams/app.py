@@ -40,6 +40,7 @@ from streams.settings import SalvoSettings
 from streams.sources import FeedItem, event_time
 from streams.worker.batches import BatchHandler, InOrder, batch_agent, positions
 from streams.worker.rules import RulesStage
+from streams.worker.supervise import Supervisor
 from streams.worker.transport import quiet_producer_buffer_warnings
 
 log = logging.getLogger(__name__)
@@ -343,13 +344,9 @@ def build_app(
         for order in orders:
             order.retain(assigned)
 
-    @app.task
-    async def follow_views() -> None:
-        await pipeline.notifier.follow_views()
-
-    @app.timer(settings.tick_interval_s)
-    async def tick() -> None:
-        await pipeline.tick()
+    supervisor = Supervisor(registry)
+    app.task(supervisor.task("follow_views", pipeline.notifier.follow_views))
+    app.timer(settings.tick_interval_s, name="tick")(supervisor.timer("tick", pipeline.tick))
 
     async def metrics(_request: web.Request) -> web.Response:
         # Set as a raw header: aiohttp's content_type argument refuses the charset Prometheus' type carries.
@@ -366,8 +363,6 @@ def build_app(
         ),
     )
 
-    @app.timer(settings.lag_interval_s)
-    async def measure_lag() -> None:
-        await pipeline.measure_lag()
+    app.timer(settings.lag_interval_s, name="measure_lag")(supervisor.timer("measure_lag", pipeline.measure_lag))
 
     return app

@@ -115,8 +115,11 @@ class ConsumerLag:
         lags = []
         for tp in partitions:
             meta = committed.get(tp)
-            position = meta.offset if meta is not None and meta.offset >= 0 else starts[tp]
-            lags.append(PartitionLag(tp.topic, tp.partition, ends[tp], position))
+            position = meta.offset if meta is not None and meta.offset >= 0 else starts.get(tp)
+            # During start-up or a leader change the broker may not know a partition's offsets yet (this
+            # was a KeyError that stopped the worker): that partition is measured at the next refresh.
+            if position is not None and tp in ends:
+                lags.append(PartitionLag(tp.topic, tp.partition, ends[tp], position))
         return lags
 
     def refresh(self) -> list[PartitionLag]:
