@@ -39,6 +39,7 @@ from streams.producer import REPLAY_DELIVER_HEADER, REPLAY_HEADER
 from streams.settings import SalvoSettings
 from streams.sources import FeedItem, event_time
 from streams.worker.batches import BatchHandler, InOrder, batch_agent, positions
+from streams.worker.probe import BrokerProbe
 from streams.worker.rules import RulesStage
 from streams.worker.supervise import Supervisor
 from streams.worker.transport import quiet_producer_buffer_warnings
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 
 ErrorPolicy = Callable[[EventT, RejectReason, str, str], Any]
 Handler = Callable[[EventT], Awaitable[Awaitable[Any] | None]]
+
+BROKER_PROBE_S = 2.0  # how often `/readyz` learns whether the broker answers (`streams.worker.probe`)
 
 
 def _broker_urls(bootstrap: str) -> list[str]:
@@ -354,10 +357,18 @@ def build_app(
 
     app.web.web_app.router.add_get("/metrics", metrics)
     app.web.web_app.router.add_routes(pipeline.notifier.api().routes())
+    probe = BrokerProbe(settings.bootstrap_servers, client_id=f"{settings.app_id}-probe",
+                        interval_s=BROKER_PROBE_S)
+    app.timer(BROKER_PROBE_S, name="broker_probe")(supervisor.timer("broker_probe", probe.probe))
+
+    async def close_probe(_app: faust.App, **_: Any) -> None:
+        await probe.close()
+
+    app.on_before_shutdown.connect(close_probe)
     add_health_routes(
         app.web.web_app.router,
         Readiness(
-            connected=lambda: app.producer.started and app.consumer.started,
+            connected=lambda: app.producer.started and app.consumer.started and probe.reachable(),
             assigned=lambda: bool(app.consumer.assignment()) and not app.rebalancing,
             recovered=lambda: app.tables.recovery.completed.is_set(),
         ),
