@@ -2,7 +2,8 @@
 
 An entry is written `pending` before the first send and only turns `delivered` after the receiver said yes,
 so a crash in between repeats the send (with the same idempotency key) and never loses it. The store is any
-`MutableMapping[str, dict]`: a Faust table in the worker, a dict in tests. Values are always assigned back,
+`MutableMapping[str, dict]`: in the worker a Faust table written through its changelog
+(`streams.worker.changelog`), a dict in tests. Values are always assigned back,
 because a Faust table only changes (and writes its changelog) on assignment.
 """
 
@@ -78,24 +79,24 @@ class Outbox:
         return self.put(entry.model_copy(update=changes))
 
     def enqueue(self, request: DeliveryRequest, *, channel: str, now: datetime) -> tuple[OutboxEntry, bool]:
-        """The entry for `request`, creating it if new; the flag says whether it was created.
-
-        A new version supersedes older versions of the same alert for the same subscription, so they stop
-        being retried or re-sent once a newer state of the alert exists.
-        """
+        """The entry for `request`, creating it if new; the flag says whether it was created."""
         existing = self.get(request.outbox_key)
         if existing is not None:
             return existing, False
+        entry = OutboxEntry(request=request, channel=channel, enqueued_at=now, next_attempt_at=now)
+        return self.put(entry), True
+
+    def supersede_older(self, entry: OutboxEntry) -> None:
+        """Mark older versions of `entry`'s alert for the same subscription superseded, so they stop being
+        retried or re-sent once a newer state of the alert is on its way (`SupersedeStage` says when)."""
         for older in self.entries():
             if (
-                older.request.subscription == request.subscription
-                and older.request.alert.id == request.alert.id
-                and older.request.alert.version < request.alert.version
+                older.request.subscription == entry.request.subscription
+                and older.request.alert.id == entry.request.alert.id
+                and older.request.alert.version < entry.request.alert.version
                 and not older.superseded
             ):
                 self.update(older, superseded=True)
-        entry = OutboxEntry(request=request, channel=channel, enqueued_at=now, next_attempt_at=now)
-        return self.put(entry), True
 
     def entries(self, state: OutboxState | None = None) -> Iterator[OutboxEntry]:
         """Every entry (in `state`, if given), in store order."""

@@ -217,7 +217,12 @@ class Pipeline:
         await self.rules.process(events, self.on_error)
 
     async def notify(self, event: EventT) -> None:
-        """Deliver one alert version, or drive due retries on a tick."""
+        """Enqueue one alert version for its subscribers, or hand due retries to their lanes on a tick.
+
+        Returns without waiting for any receiver (the lanes send); the alert's position is written after its
+        outbox entries are acknowledged on the changelog (`Notifier.deliver`), so it never passes a delivery
+        that a crash could lose.
+        """
         started = time.perf_counter()
         if event.message.topic == self.control_name:
             await self.notifier.on_control(Control.decode(event.value))
@@ -318,12 +323,11 @@ def build_app(
 
     orders: list[InOrder] = []
 
-    def stage_agent(handler: BatchHandler, stage: str, order: InOrder | None = None, *, one_by_one: bool = False
-                    ) -> Any:
+    def stage_agent(handler: BatchHandler, stage: str, order: InOrder | None = None) -> Any:
         order = order or InOrder()
         orders.append(order)
         return batch_agent(app, handler, stage=stage, order=order, batch_max=settings.batch_max,
-                           batch_wait_s=settings.batch_wait_s, on_failure=fail_stop, one_by_one=one_by_one)
+                           batch_wait_s=settings.batch_wait_s, on_failure=fail_stop)
 
     async def ingest_news(events: Sequence[EventT]) -> None:
         await pipeline.each(events, pipeline.ingest_news, "ingest")
@@ -337,10 +341,9 @@ def build_app(
     app.agent(pipeline.news, name="ingest-news")(stage_agent(ingest_news, "ingest"))
     app.agent(pipeline.strikes, name="ingest-strikes")(stage_agent(ingest_strikes, "ingest"))
     app.agent(pipeline.events, name="rules")(stage_agent(pipeline.evaluate, "rules", pipeline.rules.order))
-    # Delivery writes its outbox table the usual way, so it takes one alert at a time (alerts are rare).
-    app.agent(pipeline.notify_in, name="notify")(
-        stage_agent(notify, "deliver", pipeline.notify_order, one_by_one=True)
-    )
+    # Delivery writes its outbox through its changelog writer (lanes write outcomes outside the stream), so it
+    # takes batches like the other stages; the sends run in the lanes, not in the agent.
+    app.agent(pipeline.notify_in, name="notify")(stage_agent(notify, "deliver", pipeline.notify_order))
 
     @app.on_partitions_assigned.connect
     async def retain(_app: faust.App, assigned: set[TP], **_: Any) -> None:

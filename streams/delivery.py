@@ -1,8 +1,23 @@
-"""The worker's delivery adapter: the pure `Deliverer` wired to a Faust outbox table, Kafka and the API.
+"""The worker's delivery adapter: the pure `Deliverer` wired to a Faust outbox table, lanes, Kafka and the API.
 
-Delivery runs on the one-partition `alerts` topic, so one worker owns the outbox at a time and every
-outbox write happens inside stream iteration (a Faust table refuses writes from anywhere else): due
-retries and API redrives arrive as records of the one-partition `control` topic, never as direct writes.
+Delivery runs on the one-partition `alerts` topic, so one worker owns the outbox at a time. The agent routes
+each alert, enqueues its outbox entries, waits until the changelog has them, and hands the sends to one lane
+per subscription (`alerts.delivery.lanes`) without waiting for them: a slow receiver holds up only itself.
+The lanes write their outcomes after the agent has moved on, so the outbox is written through a
+`ChangelogWriter` (its store and its one changelog partition, directly) and keeps a memory store, rebuilt
+from the changelog at start, as the rule state does: Faust's own table writes, and its RocksDB store, need
+the current stream event, which a lane does not have. Due retries and API redrives still arrive as records
+of the one-partition `control` topic, so the worker that owns the outbox is the one that acts on them.
+
+Crash reasoning (kill -9 at any moment; at-least-once with one idempotency key per alert version):
+
+- an alert's entries are acknowledged on the changelog before its sends start and before its input position
+  (`Outbox.handled`, written after them on the same partition) can be: a position that survived means its
+  entries did;
+- an entry stays `pending` until its receiver said yes and the outcome was written, so a send in flight, or
+  still queued in a lane, at a crash is found due by the first tick after the restart and sent again;
+- the lanes stop when the worker stops or the `alerts` partition is revoked; what they held is pending, for
+  the next owner's ticks.
 """
 
 from __future__ import annotations
@@ -11,14 +26,17 @@ import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 import httpx
 from aiokafka import AIOKafkaProducer
+from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 from alerts.api import Api, ApiBackend
 from alerts.channels import ChannelsConfig, build_channels
+from alerts.delivery.lanes import Lanes
 from alerts.delivery.metrics import DeliveryMetrics
 from alerts.delivery.pipeline import Deliverer
 from alerts.outbox import Outbox
@@ -27,10 +45,21 @@ from schemas.delivery import DeliveryRecord, Silence
 from streams import topics
 from streams.settings import SalvoSettings
 from streams.views import CompactedView
+from streams.worker.changelog import ChangelogWriter
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+async def _acknowledged(topic: faust.TopicT, key: bytes, value: bytes | None) -> None:
+    """Send one record and return once the broker acknowledged it.
+
+    `send` only queues the record; awaiting what it returns waits for the broker, which answers after all
+    in-sync replicas have it (faust's `producer_acks` defaults to -1, "all"). The API answers after this,
+    so what it confirmed survives a crash of the worker a moment later.
+    """
+    await (await topic.send(key=key, value=value))
 
 
 @dataclass(frozen=True)
@@ -72,12 +101,29 @@ class Notifier:
             settings.topic(topics.SILENCES), Silence, bootstrap_servers=settings.bootstrap_servers
         )
         self.outbox_table = app.Table(
-            "outbox", partitions=1, help="Delivery outbox per (alert version, subscription), and its position."
+            "outbox",
+            partitions=1,
+            store="memory://outbox",  # a bare "memory://" is falsy to faust, which then takes the app's store
+            help="Delivery outbox per (alert version, subscription), and its position.",
         )
-        self.outbox = Outbox(self.outbox_table)
+        self.writer = ChangelogWriter(self.outbox_table)
+        self.outbox = Outbox(self.writer)
+        self.lanes = Lanes(clock=_now)
         self.metrics = DeliveryMetrics(registry)
         self._deliverer: Deliverer | None = None
+        self._clients: tuple[httpx.AsyncClient, AIOKafkaProducer] | None = None
         self._building = asyncio.Lock()
+        alerts = TP(settings.topic(topics.ALERTS), 0)
+
+        async def revoked(_app: faust.App, revoked: set[TP], **_: Any) -> None:
+            if alerts in revoked:  # another worker may deliver now: its ticks take over what the lanes held
+                await self.lanes.stop()
+
+        async def stopping(_app: faust.App, **_: Any) -> None:
+            await self.close()
+
+        app.on_partitions_revoked.connect(revoked)
+        app.on_before_shutdown.connect(stopping)
 
     async def deliverer(self) -> Deliverer:
         """Built on first use, inside the worker's event loop, which its HTTP and Kafka clients belong to."""
@@ -85,27 +131,46 @@ class Notifier:
             if self._deliverer is None:
                 producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap_servers, acks="all")
                 await producer.start()
+                http = httpx.AsyncClient()
+                self._clients = (http, producer)
                 self._deliverer = Deliverer(
-                    channels=build_channels(ChannelsConfig(), http=httpx.AsyncClient(), producer=producer),
+                    channels=build_channels(ChannelsConfig(), http=http, producer=producer),
                     outbox=self.outbox,
                     subscriptions=self.subscriptions,
                     silences=self.silences,
                     record=self.record,
                     metrics=self.metrics,
+                    run=self.lanes,
+                    durable=self.writer.acknowledged,
                 )
         return self._deliverer
+
+    async def close(self) -> None:
+        """Stop the lanes, then close the channels' HTTP client and Kafka producer (the next use builds new ones).
+
+        Called when the worker stops: an `AIOKafkaProducer` left open logs an error at exit, and operators
+        must be able to trust that an ERROR line means trouble.
+        """
+        await self.lanes.stop()
+        async with self._building:
+            if self._clients is not None:
+                http, producer = self._clients
+                self._clients, self._deliverer = None, None
+                await http.aclose()
+                await producer.stop()
 
     async def record(self, record: DeliveryRecord) -> None:
         """Publish one outcome to `deliveries.log`, keyed by its outbox key."""
         await self.log.send(key=record.outbox_key.encode(), value=record.model_dump_json().encode())
 
     async def deliver(self, alert: Alert) -> None:
-        """Route one alert version and run the delivery stages for each subscription it reaches."""
+        """Route one alert version and enqueue it for each subscription it reaches; return once the entries
+        are on the changelog, with the sends handed to the lanes."""
         await self.subscriptions.ready.wait()
         await (await self.deliverer()).submit(alert, now=_now())
 
     async def on_control(self, control: Control) -> None:
-        """Redrive one entry if asked, then attempt due retries and Alertmanager re-sends."""
+        """Redrive one entry if asked, then hand due retries and Alertmanager re-sends to the lanes."""
         await self.subscriptions.ready.wait()
         deliverer = await self.deliverer()
         if control.redrive is not None:
@@ -124,12 +189,12 @@ class Notifier:
 
         async def publish_subscription(name: str, subscription: Subscription | None) -> None:
             value = subscription.model_dump_json().encode() if subscription is not None else None
-            await self.subscriptions_topic.send(key=name.encode(), value=value)
+            await _acknowledged(self.subscriptions_topic, name.encode(), value)
             self.subscriptions.apply(name.encode(), value)
 
         async def publish_silence(silence_id: str, silence: Silence | None) -> None:
             value = silence.model_dump_json().encode() if silence is not None else None
-            await self.silences_topic.send(key=silence_id.encode(), value=value)
+            await _acknowledged(self.silences_topic, silence_id.encode(), value)
             self.silences.apply(silence_id.encode(), value)
 
         async def redrive(key: str) -> None:

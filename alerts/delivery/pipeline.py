@@ -1,7 +1,11 @@
-"""The delivery pipeline assembled: route an alert, fan out per subscription, run the stages, log the result.
+"""The delivery pipeline assembled: route an alert, enqueue it per subscription, run the stages, log the result.
 
-The worker calls three things: `plan` for each alert on the `alerts` topic (→ `deliveries`), `deliver` for
-each request on `deliveries`, and `tick` on a timer (retries that are due, Alertmanager re-sends, pruning).
+The worker calls `submit` for each alert on the `alerts` topic, `tick` on the clock (retries that are due,
+Alertmanager re-sends, pruning) and `redrive` when an operator asks. Each writes the outbox first and then
+hands one pass of the stages per entry to a runner (`alerts.delivery.lanes`): the worker's lanes run passes
+of different subscriptions concurrently and those of one subscription in order, without the caller waiting;
+tests and tools run them inline. The outbox is the truth, the runner only a schedule: a pending entry that no
+lane holds (after a crash, or a stop) is found due by the next tick.
 """
 
 from __future__ import annotations
@@ -9,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 from alerts.channels.base import Channel, ChannelError, Envelope
+from alerts.delivery.lanes import Runner, inline
 from alerts.delivery.metrics import DeliveryMetrics
 from alerts.delivery.stages import (
     DedupStage,
@@ -25,6 +31,7 @@ from alerts.delivery.stages import (
     SilenceStage,
     Stage,
     StageSequence,
+    SupersedeStage,
     channel_for,
 )
 from alerts.outbox import Outbox, OutboxEntry, OutboxState
@@ -36,6 +43,7 @@ from schemas.subscription import AlertmanagerTarget, Subscription
 log = logging.getLogger(__name__)
 
 RecordSink = Callable[[DeliveryRecord], Awaitable[None]]
+Barrier = Callable[[], Awaitable[None]]
 
 # Routing decisions that hold an alert back on purpose: logged, so nothing is silently dropped.
 _LOGGED_HOLDS = {
@@ -54,13 +62,18 @@ def build_stages(
     policy: RetryPolicy,
     rng: random.Random,
 ) -> Stage:
-    """silence → dedup/outbox → rate limit → retry(send); the record step wraps it in `Deliverer`."""
+    """silence → dedup/outbox → supersede → rate limit → retry(send); the record step wraps it in `Deliverer`."""
     return StageSequence(
         SilenceStage(silences),
         DedupStage(outbox),
+        SupersedeStage(outbox),
         RateLimitStage(outbox, limiter),
         RetryStage(SendStage(channels), outbox=outbox, policy=policy, rng=rng),
     )
+
+
+async def _already_durable() -> None:
+    """The barrier of a store that is durable on assignment (a dict in tests)."""
 
 
 class Deliverer:
@@ -70,6 +83,10 @@ class Deliverer:
     :param silences: the live view of the `silences` topic (id → Silence).
     :param record: publishes a `DeliveryRecord` to `deliveries.log` (awaited, so a record is not lost).
     :param keep: how long finished outbox entries stay for dedup (default 7 days).
+    :param run: how passes run (default `inline`: awaited at once, records returned); the worker's `Lanes`.
+    :param durable: awaited after new entries are enqueued and before any pass of theirs is handed to `run`
+        (default: nothing to wait for). The worker waits there for the outbox changelog, so no send, and
+        no input position written after `submit` returns, is ever ahead of the entry it belongs to.
     """
 
     def __init__(
@@ -84,6 +101,8 @@ class Deliverer:
         policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
         keep: timedelta = timedelta(days=7),
+        run: Runner = inline,
+        durable: Barrier = _already_durable,
     ) -> None:
         self._channels = channels
         self._outbox = outbox
@@ -92,6 +111,8 @@ class Deliverer:
         self._record = record
         self._metrics = metrics
         self._keep = keep
+        self._run = run
+        self._durable = durable
         self._stages = build_stages(
             silences=lambda: list(silences.values()),
             outbox=outbox,
@@ -123,9 +144,22 @@ class Deliverer:
         return requests
 
     async def submit(self, alert: Alert, *, now: datetime) -> list[DeliveryRecord]:
-        """`plan` then `deliver` each request concurrently (a fan-out that gathers failures)."""
-        requests = await self.plan(alert, now=now)
-        results = await asyncio.gather(*(self.deliver(r, now=now) for r in requests), return_exceptions=True)
+        """`plan` the alert's deliveries, then `deliver` them."""
+        return await self.deliver(await self.plan(alert, now=now), now=now)
+
+    async def deliver(self, requests: Sequence[DeliveryRequest], *, now: datetime) -> list[DeliveryRecord]:
+        """Enqueue each request in the outbox (idempotently), wait until the entries are durable, then hand one
+        pass each to the runner, all at once (a fan-out that gathers failures).
+
+        Returns the records of the passes that ran to the end: every one inline, none in lanes (a laned pass
+        logs its record when it finishes).
+        """
+        for request in requests:
+            subscription = self._subscriptions.get(request.subscription)
+            if subscription is not None:  # a request for a removed subscription is logged by its pass
+                self._outbox.enqueue(request, channel=subscription.channel, now=now)
+        await self._durable()
+        results = await asyncio.gather(*(self._schedule(r, now=now) for r in requests), return_exceptions=True)
         records = []
         for request, result in zip(requests, results, strict=True):
             if isinstance(result, BaseException):
@@ -134,23 +168,14 @@ class Deliverer:
                 records.append(result)
         return records
 
-    async def deliver(self, request: DeliveryRequest, *, now: datetime) -> DeliveryRecord | None:
-        """Enqueue the request in the outbox (idempotently) and run one pass of the pipeline."""
-        subscription = self._subscriptions.get(request.subscription)
-        if subscription is None:
-            return await self._log(request, None, DeliveryStatus.UNSUBSCRIBED, now=now)
-        self._outbox.enqueue(request, channel=subscription.channel, now=now)
-        return await self._run(request, subscription, now=now)
-
     async def tick(self, *, now: datetime) -> list[DeliveryRecord]:
-        """Attempt every due retry, re-send firing Alertmanager alerts, and prune old entries."""
+        """Hand every due retry to the runner, re-send firing Alertmanager alerts, and prune old entries.
+
+        A due entry whose pass a lane already holds is not queued again (`Lanes.submit`).
+        """
         records = []
         for entry in self._outbox.due(now):
-            subscription = self._subscriptions.get(entry.request.subscription)
-            if subscription is None:
-                self._outbox.update(entry, state=OutboxState.DEAD, error="subscription removed")
-                continue
-            record = await self._run(entry.request, subscription, now=now)
+            record = await self._schedule(entry.request, now=now)
             if record is not None:
                 records.append(record)
         await self._resend_firing(now)
@@ -160,10 +185,9 @@ class Deliverer:
     async def redrive(self, outbox_key: str, *, now: datetime) -> DeliveryRecord | None:
         """Send a dead (or delivered) delivery again with fresh attempts; KeyError if unknown."""
         entry = self._outbox.redrive(outbox_key, now=now)
-        subscription = self._subscriptions.get(entry.request.subscription)
-        if subscription is None:
+        if entry.request.subscription not in self._subscriptions:
             raise KeyError(f"subscription {entry.request.subscription} no longer exists")
-        return await self._run(entry.request, subscription, now=now)
+        return await self._schedule(entry.request, now=now)
 
     async def send_direct(self, subscription: Subscription, alert: Alert, now: datetime) -> None:
         """Send `alert` straight through the subscription's channel (no outbox, no log): `subscribe test`."""
@@ -173,7 +197,18 @@ class Deliverer:
         """The outbox entries (in `state`), for `salvo deliveries list`."""
         return list(self._outbox.entries(state))
 
-    async def _run(self, request: DeliveryRequest, subscription: Subscription, *, now: datetime):
+    def _schedule(self, request: DeliveryRequest, *, now: datetime) -> Awaitable[DeliveryRecord | None]:
+        """The request's pass, handed to the runner on its subscription's lane under its outbox key."""
+        return self._run(request.subscription, request.outbox_key, partial(self._pass, request), now=now)
+
+    async def _pass(self, request: DeliveryRequest, now: datetime) -> DeliveryRecord | None:
+        """One run of the stages for the request's entry, with its subscription as it is when the pass runs."""
+        subscription = self._subscriptions.get(request.subscription)
+        if subscription is None:
+            entry = self._outbox.get(request.outbox_key)
+            if entry is not None and entry.state is OutboxState.PENDING:
+                self._outbox.update(entry, state=OutboxState.DEAD, error="subscription removed")
+            return await self._log(request, None, DeliveryStatus.UNSUBSCRIBED, now=now)
         ctx = DeliveryContext(
             subscription=subscription,
             outbox_key=request.outbox_key,
@@ -244,9 +279,19 @@ class Deliverer:
                 continue
             if (now - entry.last_sent_at).total_seconds() < target.resend_interval_s:
                 continue
-            try:
-                await self.send_direct(subscription, entry.request.alert, now)
-            except ChannelError as error:
-                log.warning("re-send of %s failed (next tick retries): %s", entry.key, error)
-                continue
-            self._outbox.update(entry, last_sent_at=now)
+            await self._run(subscription.name, entry.key, partial(self._resend, entry.key), now=now)
+
+    async def _resend(self, key: str, now: datetime) -> None:
+        """Re-post one delivered alert and note when; a failure waits for the next tick."""
+        entry = self._outbox.get(key)
+        subscription = None if entry is None else self._subscriptions.get(entry.request.subscription)
+        if entry is None or subscription is None:
+            return
+        try:
+            await self.send_direct(subscription, entry.request.alert, now)
+        except ChannelError as error:
+            log.warning("re-send of %s failed (next tick retries): %s", key, error)
+            return
+        sent = self._outbox.get(key)  # read again: the send awaited the receiver, the entry may have changed
+        if sent is not None:
+            self._outbox.update(sent, last_sent_at=now)

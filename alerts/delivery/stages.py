@@ -1,4 +1,4 @@
-"""The delivery stages (after Alertmanager's `notify.Stage`): silence → dedup → rate limit → retry(send).
+"""The delivery stages (after Alertmanager's `notify.Stage`): silence → dedup → supersede → rate limit → retry(send).
 
 Each stage takes a frozen context and the alerts still going, returns those that continue, and writes what
 it decided into the context's ledger. Decisions are pure functions returning reason enums; no stage reads
@@ -126,6 +126,23 @@ class DedupStage:
         elif decision is DedupReason.SUPERSEDED:
             self._outbox.update(entry, state=OutboxState.DELIVERED, error="superseded by a newer version")
         return []
+
+
+class SupersedeStage:
+    """Stops the retries and re-sends of older versions of the alert for this subscription, as this one goes.
+
+    It runs in the pass, not when the version is enqueued: passes of one subscription run in order (its
+    lane), so every older version queued before this one has had its first attempt by now, and what this
+    stops is only their retries. Marking them at enqueue time would skip versions still waiting in a lane.
+    """
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+
+    async def __call__(self, ctx: DeliveryContext, alerts: list[Alert]) -> list[Alert]:
+        if ctx.ledger.entry is not None:
+            self._outbox.supersede_older(ctx.ledger.entry)
+        return alerts
 
 
 class RateLimiter:

@@ -151,14 +151,12 @@ async def channel_batches(
 
 def batch_agent(
     app: faust.App, handler: BatchHandler, *, stage: str, order: InOrder, batch_max: int, batch_wait_s: float,
-    on_failure: Callable[[str], None], one_by_one: bool = False,
+    on_failure: Callable[[str], None],
 ) -> Callable[[faust.StreamT], AsyncIterator[None]]:
     """An agent body: batches of whatever the stream's queue holds (up to `batch_max`, at most `batch_wait_s`
     old), admitted by `order`, through `handler`, acked afterwards.
 
-    `one_by_one` hands over one event at a time from the stream's own iteration instead, for a handler that
-    writes Faust tables the usual way (a table finds its changelog partition through the current event, which
-    only the stream's iteration sets). The handler deals with each event's failure itself. A failure of the
+    The handler deals with each event's failure itself. A failure of the
     batch as a whole means it could not be made durable, and the stream must not ack it, so `on_failure`
     stops the worker.
     """
@@ -178,17 +176,10 @@ def batch_agent(
         return admitted.done + admitted.process
 
     async def consume(stream: faust.StreamT) -> AsyncIterator[None]:
-        if one_by_one:
-            manual = stream.noack()
-            async for event in manual.events():
-                for done in await handle([event]):
-                    await manual.ack(done)
-                yield None
-        else:
-            async for batch in channel_batches(app, stream, batch_max=batch_max, within_s=batch_wait_s):
-                for done in await handle(batch):
-                    if done.ack():  # the last of its channels: what iterating the stream reports to the sensors
-                        app.sensors.on_message_out(done.message.tp, done.message.offset, done.message)
-                yield None
+        async for batch in channel_batches(app, stream, batch_max=batch_max, within_s=batch_wait_s):
+            for done in await handle(batch):
+                if done.ack():  # the last of its channels: what iterating the stream reports to the sensors
+                    app.sensors.on_message_out(done.message.tp, done.message.offset, done.message)
+            yield None
 
     return consume

@@ -41,6 +41,7 @@ from streams.delivery import Control
 from streams.ingest import Rejection, decode
 from streams.metrics import PipelineMetrics
 from streams.worker.batches import InOrder, positions
+from streams.worker.changelog import ChangelogWriter
 
 log = logging.getLogger(__name__)
 
@@ -55,38 +56,6 @@ def is_tick(event: EventT) -> bool:
 def _headers(event: EventT) -> Iterator[tuple[str, bytes]]:
     headers = event.headers or {}
     yield from headers.items() if isinstance(headers, dict) else headers
-
-
-class _ChangelogWriter(MutableMapping[str, Any]):
-    """Reads a one-partition table's store, and writes the store and the changelog directly.
-
-    Faust's own `table[key] = value` finds the changelog partition through the current event, which a batch
-    taken from the stream does not have; this table has one partition, so it is always 0.
-    """
-
-    def __init__(self, table: faust.Table) -> None:
-        self._table = table
-        self.sent: list[Awaitable[Any]] = []
-
-    def __getitem__(self, key: str) -> Any:
-        return self._table.data[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._table.data.get(key, default)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._table.data[key] = value
-        self.sent.append(self._table.send_changelog(0, key, value))
-
-    def __delitem__(self, key: str) -> None:
-        del self._table.data[key]
-        self.sent.append(self._table.send_changelog(0, key, None))
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._table.data)
-
-    def __len__(self) -> int:
-        return len(self._table.data)
 
 
 class RulesStage:
@@ -111,7 +80,7 @@ class RulesStage:
             store="memory://rule-state",
             help="Rule engine state as a log of batches and a checkpoint (alerts.state).",
         )
-        self._writer = _ChangelogWriter(self.table)
+        self._writer = ChangelogWriter(self.table)
         # Reads go to the store directly too: the engine asks for many keys per event, and the table's own
         # lookups add sensor calls and exceptions that the batch cache makes pointless.
         self.state = BatchState(self._writer)
@@ -164,9 +133,7 @@ class RulesStage:
         writes = self.state.commit(offsets)
         if writes:
             write(self._writer, writes)
-            await self.app.producer.flush()
-            await asyncio.gather(*self._writer.sent)
-            self._writer.sent.clear()
+            await self._writer.acknowledged()
         self.metrics.child(self.metrics.stage_seconds, "rules").observe(time.perf_counter() - started)
 
     def _decode(self, event: EventT) -> Control | ClassifiedEvent | Rejection:

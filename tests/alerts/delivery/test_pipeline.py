@@ -14,7 +14,7 @@ from alerts.channels import ChannelsConfig, build_channels
 from alerts.delivery import Deliverer, DeliveryMetrics, RetryPolicy
 from alerts.outbox import Outbox, OutboxState
 from alerts.silences import new_silence
-from schemas.delivery import DeliveryRecord, DeliveryStatus, FailureReason, Matcher, Silence
+from schemas.delivery import DeliveryRecord, DeliveryRequest, DeliveryStatus, FailureReason, Matcher, Silence
 from schemas.subscription import Subscription
 from tests.alerts.channels.fixtures import Receiver
 from tests.alerts.conftest import T0, make_alert, make_subscription
@@ -162,9 +162,19 @@ async def test_a_new_version_supersedes_pending_retries_of_the_old(receiver: Rec
 
 
 async def test_a_request_for_a_removed_subscription_is_logged_not_sent(receiver: Receiver, client) -> None:
-    from schemas.delivery import DeliveryRequest
-
     h = Harness(client, [])
-    record = await h.deliverer.deliver(DeliveryRequest(alert=make_alert(), subscription="gone"), now=T0)
-    assert record is not None and (record.status, record.channel) == (DeliveryStatus.UNSUBSCRIBED, None)
+    (record,) = await h.deliverer.deliver([DeliveryRequest(alert=make_alert(), subscription="gone")], now=T0)
+    assert (record.status, record.channel) == (DeliveryStatus.UNSUBSCRIBED, None)
     assert receiver.received == []
+
+
+async def test_a_retry_for_a_removed_subscription_is_dead_and_logged(receiver: Receiver, client) -> None:
+    h = Harness(client, [make_subscription(url=receiver.url)])
+    receiver.fail(500)
+    await h.deliverer.submit(make_alert(), now=T0)
+    del h.subscriptions["ops"]
+    (record,) = await h.deliverer.tick(now=T0 + timedelta(seconds=5))
+    assert record.status is DeliveryStatus.UNSUBSCRIBED
+    (entry,) = h.deliverer.entries()
+    assert (entry.state, entry.error) == (OutboxState.DEAD, "subscription removed")
+    assert await h.deliverer.tick(now=T0 + timedelta(seconds=10)) == [] and len(receiver.received) == 1
