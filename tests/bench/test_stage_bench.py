@@ -4,8 +4,8 @@ Three figures, each printed in one table at the end of the module (`make bench`,
 `pytest -m bench tests/bench/test_stage_bench.py -o addopts='' -s`):
 
 1. **Worker end to end ÷ pure core.** N real items (every strike row of `missile_attacks_daily.csv`, repeated
-   with new ids and shifted times up to 5,000; every distinct news item of `../shared/data/news`) go through
-   raw → ingest → events.classified → rules in a real `salvo worker` with the shipped rules, against the same
+   with new ids and times shifted into the past up to 5,000; every distinct news item of `../shared/data/news`)
+   go through raw → ingest → events.classified → rules in a real `salvo worker` with the shipped rules, against the same
    items' raw bytes through the same pure functions in this process (`decode`, `strike_event` / classify +
    `news_event`, `RuleEngine.process` over a dict: what `run_backtest` does, through its own helpers).
    Why a ratio: absolute rates move with the machine and whoever else uses it; the pure core moves with them,
@@ -253,24 +253,25 @@ def _print_table(pytestconfig: pytest.Config) -> Iterator[None]:
 
 # -- data ------------------------------------------------------------------------------------------------
 def strike_items(shared: Path, count: int) -> list[StrikeReport]:
-    """Every real strike row in event-time order, then again shifted past the end with new ids up to `count`.
+    """Every real strike row in event-time order, preceded by copies shifted before the start with new ids,
+    up to `count`.
 
-    Shifted copies keep each copy's event-time order and land after the previous copy (whole days, so night
-    windows stay aligned), so no copy is late or a repeat: each is new work for every rule, as the first.
+    Copies go into the past, not the future: the worker refuses event times ahead of its clock
+    (`streams.plausible`). Each copy keeps its event-time order and ends before the next begins (whole days,
+    so night windows stay aligned), so no copy is late or a repeat: each is new work for every rule.
     """
     rows = [item for _, _, item in read_feeds([shared / STRIKES]).items if isinstance(item, StrikeReport)]
     first, last = min(r.time_start for r in rows), max(r.time_end for r in rows)
     shift = timedelta(days=(last - first).days + 7)
-    items: list[StrikeReport] = []
-    copy = 0
+    items = rows[:count]
+    copy = 1
     while len(items) < count:
         delta = shift * copy
-        items += [
-            r if copy == 0 else r.model_copy(update={
-                "id": f"{r.id}~{copy}", "time_start": r.time_start + delta, "time_end": r.time_end + delta,
-            })
+        items = [
+            r.model_copy(update={"id": f"{r.id}~{copy}", "time_start": r.time_start - delta,
+                                 "time_end": r.time_end - delta})
             for r in rows[: count - len(items)]
-        ]
+        ] + items
         copy += 1
     return items
 
