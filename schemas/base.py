@@ -39,11 +39,6 @@ _INVISIBLE = dict.fromkeys(
 )
 
 
-def visible(text: str) -> str:
-    """`text` without the control characters above (a no-op for ordinary text, and cheap)."""
-    return text.translate(_INVISIBLE)
-
-
 class Contract(BaseModel):
     """Base for Salvo's own topics: strict, immutable, unknown fields rejected."""
 
@@ -61,14 +56,15 @@ class FeedContract(BaseModel):
         """Feed text is untrusted: control characters are stripped from every text field (lists included),
         and a text that held nothing else is refused like an empty one."""
         if isinstance(value, str):
-            return _visible_or_refuse(value)
-        if isinstance(value, list) and any(isinstance(item, str) for item in value):
-            return [_visible_or_refuse(item) if isinstance(item, str) else item for item in value]
+            return _visible(value)
+        if isinstance(value, list):
+            return [_visible(item) if isinstance(item, str) else item for item in value]
         return value
 
 
-def _visible_or_refuse(value: str) -> str:
-    cleaned = visible(value).strip()
+def _visible(value: str) -> str:
+    """`value` without the control characters above (a no-op for ordinary text, and cheap)."""
+    cleaned = value.translate(_INVISIBLE).strip()
     if value and not cleaned:
         raise ValueError("text holds only control characters")
     return cleaned

@@ -32,4 +32,4 @@ class TimeBounds:
         return None
 
 
-DEFAULT_BOUNDS = TimeBounds()  # what `SalvoSettings` gives unless configured
+DEFAULT_BOUNDS = TimeBounds()  # also `SalvoSettings`' defaults, so files and the worker agree unconfigured

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streams.plausible import TimeBounds
+from streams.plausible import DEFAULT_BOUNDS, TimeBounds
 
 
 class SalvoSettings(BaseSettings):
@@ -57,8 +57,8 @@ class SalvoSettings(BaseSettings):
     batch_wait_s: float = Field(default=0.005, gt=0)
     fetch_max_wait_ms: int = Field(default=10, ge=0, le=60_000)
     max_message_bytes: int = Field(default=1_000_000, ge=1_024)
-    max_event_ahead_s: float = Field(default=3600.0, ge=0)
-    event_time_floor: AwareDatetime = datetime(2000, 1, 1, tzinfo=UTC)
+    max_event_ahead_s: float = Field(default=DEFAULT_BOUNDS.ahead.total_seconds(), ge=0)
+    event_time_floor: AwareDatetime = DEFAULT_BOUNDS.floor
     producer_max_batch_size: int | None = None
     producer_linger_s: float = Field(default=0.005, ge=0)
     session_timeout_s: float = Field(default=10.0, gt=0)
