@@ -26,8 +26,10 @@ class SalvoSettings(BaseSettings):
         is still recognised as one (older repeats are late in any case).
     :param batch_max: the most records a stage takes from its stream at once; its state is written back
         once per batch (see `streams.worker.rules`).
-    :param batch_wait_s: how long a stage waits for a batch to fill: a quiet stream's record waits at most
-        this long.
+    :param batch_wait_s: how long a stage waits for a batch to fill. The default, 0, takes what is queued
+        after one turn of the event loop: under load the queue fills while the previous batch is processed,
+        so batches grow by themselves, and a quiet stream's record waits for nothing (a fixed 5 ms cost
+        about 5 ms on each of the three hops of an alert, measured).
     :param fetch_max_wait_ms: the consumer's fetch wait (faust hard-codes 1.5 s, which a broker may spend on
         every hop when little data is there).
     :param max_event_ahead_s: how far ahead of the wall clock an item's event time may be (clock skew, time
@@ -54,13 +56,13 @@ class SalvoSettings(BaseSettings):
     lag_interval_s: float = Field(default=15.0, gt=0)
     dedup_horizon_s: float = Field(default=7 * 86400.0, ge=0)
     batch_max: int = Field(default=500, ge=1)
-    batch_wait_s: float = Field(default=0.005, gt=0)
+    batch_wait_s: float = Field(default=0.0, ge=0)
     fetch_max_wait_ms: int = Field(default=10, ge=0, le=60_000)
     max_message_bytes: int = Field(default=1_000_000, ge=1_024)
     max_event_ahead_s: float = Field(default=DEFAULT_BOUNDS.ahead.total_seconds(), ge=0)
     event_time_floor: AwareDatetime = DEFAULT_BOUNDS.floor
     producer_max_batch_size: int | None = None
-    producer_linger_s: float = Field(default=0.005, ge=0)
+    producer_linger_s: float = Field(default=0.0, ge=0)
     session_timeout_s: float = Field(default=10.0, gt=0)
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     faust_sensor: bool = True
