@@ -19,7 +19,7 @@ from typing import Any
 
 import faust
 from aiohttp import web
-from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from faust.sensors.prometheus import FaustMetrics
 from faust.types import TP, EventT
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -41,6 +41,7 @@ from streams.sources import FeedItem, event_time
 from streams.worker.batches import BatchHandler, InOrder, batch_agent, positions
 from streams.worker.probe import BrokerProbe
 from streams.worker.rules import RulesStage
+from streams.worker.sensor import FaustSensor
 from streams.worker.supervise import Supervisor
 from streams.worker.transport import quiet_producer_buffer_warnings
 
@@ -309,7 +310,7 @@ def build_app(
     if settings.faust_sensor:
         # Faust's own sensor (rebalances, commit and send latency, table operations) on Salvo's registry, under
         # its own `faust_` prefix, so nothing clashes with `salvo_*` or with another app in the same process.
-        app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(registry, "faust"))
+        app.monitor = FaustSensor(metrics=FaustMetrics.create(registry, "faust"))
     if rules is None:
         rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
     pipeline = Pipeline(app, settings, registry, rules)

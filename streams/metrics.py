@@ -15,6 +15,21 @@ STAGES = ("ingest", "classify", "rules", "deliver")
 FEEDS = ("news", "strikes")
 
 
+class Children:
+    """`metric.labels(*labels)`, kept: a worker asks for the same few series for every record, and the
+    client's lookup builds a label tuple and takes a lock each time."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def __call__(self, metric: MetricWrapperBase, *labels: str) -> Any:
+        key = (id(metric), labels)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = metric.labels(*labels)
+        return found
+
+
 def salvo_version() -> str:
     """The installed Salvo version, for `salvo_build_info`."""
     try:
@@ -83,16 +98,7 @@ class PipelineMetrics:
                 self.dead_letters.labels(topic=topic, reason=reason.value)
         for stage in STAGES:
             self.stage_seconds.labels(stage=stage)
-        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
-
-    def child(self, metric: MetricWrapperBase, *labels: str) -> Any:
-        """`metric.labels(*labels)`, kept: the worker asks for the same few series for every event, and the
-        client's lookup takes a lock each time."""
-        key = (id(metric), labels)
-        found = self._children.get(key)
-        if found is None:
-            found = self._children[key] = metric.labels(*labels)
-        return found
+        self.child = Children()
 
     def observe_event(self, event: ClassifiedEvent) -> None:
         """Count one classified event and its facts.
