@@ -129,6 +129,12 @@ class Outbox:
         """Record that the input record at `offset` of `where` has its entries in the outbox."""
         self._store[POSITION] = {**self.position(), where: offset}
 
+    def forget_position(self) -> None:
+        """Resume from wherever the consumer starts: the position numbered records the broker lost
+        (`streams.worker.rewind`). The entries stay: each is an alert version still owed to a subscriber."""
+        if POSITION in self._store:
+            del self._store[POSITION]
+
     def prune(self, *, now: datetime, keep: timedelta) -> int:
         """Forget finished entries older than `keep`; dedup only needs the window in which repeats happen."""
         old = [
