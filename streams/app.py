@@ -40,6 +40,7 @@ from streams.settings import SalvoSettings
 from streams.sources import FeedItem, event_time
 from streams.worker.batches import BatchHandler, InOrder, batch_agent, positions
 from streams.worker.probe import BrokerProbe
+from streams.worker.rewind import Rewind, behind, describe
 from streams.worker.rules import RulesStage
 from streams.worker.sensor import FaustSensor
 from streams.worker.supervise import Supervisor
@@ -93,6 +94,7 @@ class Pipeline:
             self.alerts.get_topic_name(), self.control_name, key_serializer="raw", value_serializer="raw"
         )
         self.notifier = Notifier(app, settings, registry, self.control)
+        self.rewind = Rewind(app, settings.bootstrap_servers)
         # Delivery resumes after the last alert its outbox holds (`Outbox.position`), as the rules resume
         # after their last logged batch: what the consumer group committed may be past a skipped record.
         self.notify_order = InOrder()
@@ -116,14 +118,22 @@ class Pipeline:
 
         self.rules = RulesStage(
             app, engine, alerts=self.alerts, late=self.late, metrics=self.metrics,
-            max_message_bytes=settings.max_message_bytes,
+            max_message_bytes=settings.max_message_bytes, bootstrap_servers=settings.bootstrap_servers,
         )
         self.lag_metrics = LagMetrics(registry)
         self._lag: ConsumerLag | None = None
         self.on_error: ErrorPolicy = self.dead_letter
 
     async def _delivery_recovered(self) -> None:
-        self.notify_order.resume(positions(self.notifier.outbox.position()))
+        """Resume after the outbox position, unless it numbers records the broker lost (`streams.worker.rewind`)."""
+        outbox = self.notifier.outbox
+        lost = await behind(self.settings.bootstrap_servers, positions(outbox.position()))
+        if lost:
+            log.warning("delivery position past the end of %s (the broker lost records); reading from where the "
+                        "consumer starts", describe(lost))
+            outbox.forget_position()
+            await self.notifier.writer.acknowledged()
+        self.notify_order.resume(positions(outbox.position()))
 
     async def dead_letter(self, event: EventT, reason: RejectReason, error: str, stage: str) -> None:
         """Default error policy: keep the original bytes with the reason, count it, carry on."""
@@ -254,7 +264,10 @@ class Pipeline:
 
     async def tick(self) -> None:
         """Send the wall clock in-band to the rules (see `streams.worker.rules`) and through `control` to
-        delivery: table writes must happen inside stream iteration."""
+        delivery: table writes must happen inside stream iteration. None while processing is held
+        (`streams.worker.rewind`): ticks sent to a broker that came back empty would hide how far it went back."""
+        if not self.rewind.clear.is_set():
+            return
         tick = Control(now=_now()).encode()
         await self.events.send(value=tick, headers={topics.TICK_HEADER: b"1"})
         await self.control.send(value=tick)
@@ -327,8 +340,9 @@ def build_app(
     def stage_agent(handler: BatchHandler, stage: str, order: InOrder | None = None) -> Any:
         order = order or InOrder()
         orders.append(order)
+        pipeline.rewind.orders.append(order)
         return batch_agent(app, handler, stage=stage, order=order, batch_max=settings.batch_max,
-                           batch_wait_s=settings.batch_wait_s, on_failure=fail_stop)
+                           batch_wait_s=settings.batch_wait_s, on_failure=fail_stop, hold=pipeline.rewind.hold)
 
     async def ingest_news(events: Sequence[EventT]) -> None:
         await pipeline.each(events, pipeline.ingest_news, "ingest")
@@ -362,8 +376,13 @@ def build_app(
     app.web.web_app.router.add_get("/metrics", metrics)
     app.web.web_app.router.add_routes(pipeline.notifier.api().routes())
     probe = BrokerProbe(settings.bootstrap_servers, client_id=f"{settings.app_id}-probe",
-                        interval_s=BROKER_PROBE_S)
-    app.timer(BROKER_PROBE_S, name="broker_probe")(supervisor.timer("broker_probe", probe.probe))
+                        interval_s=BROKER_PROBE_S, on_failure=pipeline.rewind.suspect)
+
+    async def probe_broker() -> None:
+        if await probe.probe() and not pipeline.rewind.clear.is_set():
+            await pipeline.rewind.check()  # the broker is back: did it come back without our records?
+
+    app.timer(BROKER_PROBE_S, name="broker_probe")(supervisor.timer("broker_probe", probe_broker))
 
     async def close_probe(_app: faust.App, **_: Any) -> None:
         await probe.close()
@@ -374,7 +393,8 @@ def build_app(
         Readiness(
             connected=lambda: app.producer.started and app.consumer.started and probe.reachable(),
             assigned=lambda: bool(app.consumer.assignment()) and not app.rebalancing,
-            recovered=lambda: app.tables.recovery.completed.is_set(),
+            # not before a returning broker was checked for lost records (`streams.worker.rewind`)
+            recovered=lambda: app.tables.recovery.completed.is_set() and pipeline.rewind.clear.is_set(),
         ),
     )
 

@@ -151,10 +151,14 @@ async def channel_batches(
 
 def batch_agent(
     app: faust.App, handler: BatchHandler, *, stage: str, order: InOrder, batch_max: int, batch_wait_s: float,
-    on_failure: Callable[[str], None],
+    on_failure: Callable[[str], None], hold: Callable[[], Awaitable[None]],
 ) -> Callable[[faust.StreamT], AsyncIterator[None]]:
     """An agent body: batches of whatever the stream's queue holds (up to `batch_max`, at most `batch_wait_s`
     old), admitted by `order`, through `handler`, acked afterwards.
+
+    Each batch first awaits `hold`, which keeps it unprocessed and unacked while the worker checks whether
+    the broker lost records (`streams.worker.rewind`): admitted against lost positions, it would be acked
+    without being processed.
 
     The handler deals with each event's failure itself. A failure of the
     batch as a whole means it could not be made durable, and the stream must not ack it, so `on_failure`
@@ -163,6 +167,7 @@ def batch_agent(
 
     async def handle(batch: Sequence[EventT]) -> Sequence[EventT]:
         """Process what `order` admits; the events to ack afterwards (processed, or processed before)."""
+        await hold()
         admitted = order.admit(batch)
         for tp, offset in admitted.seek.items():
             log.info("%s: %s skipped records; reading again from offset %d", stage, tp, offset)

@@ -17,6 +17,10 @@ The clock travels in-band: ticks are records of `events.classified` itself (mark
 not of a second topic, so the rules read one partition in one order, and a batch processed again after a
 crash sees events and ticks in exactly the order it saw them the first time.
 
+A state whose offsets are past the true end of `events.classified` was built on records the broker lost
+(`streams.worker.rewind`): it is reset at recovery, durably, and the rules read the partition from where the
+consumer starts, rather than skip the records that now come at those offsets.
+
 The state table keeps its memory store even when the worker's default is RocksDB: a local store written
 before the changelog was acknowledged would be ahead of it after kill -9, and only a store rebuilt from the
 changelog is the prefix that `alerts.state` reasons about. It is small (a few hundred keys).
@@ -42,6 +46,7 @@ from streams.ingest import Rejection, decode
 from streams.metrics import PipelineMetrics
 from streams.worker.batches import InOrder, positions
 from streams.worker.changelog import ChangelogWriter
+from streams.worker.rewind import behind, describe
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +75,12 @@ class RulesStage:
         late: faust.TopicT,
         metrics: PipelineMetrics,
         max_message_bytes: int,
+        bootstrap_servers: str,
     ) -> None:
-        """:param build_engine: the engine over a given state mapping (the worker's settings and rules)."""
+        """:param build_engine: the engine over a given state mapping (the worker's settings and rules).
+        :param bootstrap_servers: where the true ends of the input partitions are read at recovery."""
         self.app = app
+        self.bootstrap_servers = bootstrap_servers
         self.table = app.Table(
             "rule-state",
             partitions=1,
@@ -93,8 +101,14 @@ class RulesStage:
         self.max_message_bytes = max_message_bytes
 
     async def _recovered(self) -> None:
-        """Rebuild the state, and read on right after the last batch it holds, whatever Faust committed."""
+        """Rebuild the state, and read on right after the last batch it holds, whatever Faust committed; or start
+        it empty if the broker no longer has the records it was built on."""
         self.state.recovered()
+        lost = await behind(self.bootstrap_servers, positions(self.state.offsets))
+        if lost:
+            log.warning("rule state was built on records the broker lost (%s); starting it empty", describe(lost))
+            write(self._writer, self.state.reset())
+            await self._writer.acknowledged()
         self.order.resume(positions(self.state.offsets))
 
     async def process(self, events: Sequence[EventT], on_error: ErrorPolicy) -> None:

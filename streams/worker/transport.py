@@ -23,19 +23,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import aiokafka
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
-from kafka import KafkaConsumer, TopicPartition
 from mode import ServiceT
 
-from streams.lag import true_end_offsets
+from streams.worker.rewind import describe, true_ends, went_back
 
 DEFAULT_FETCH_MAX_WAIT_MS = 10
 _YIELD_EVERY = 100  # records delivered between event-loop turns, as in faust
+
+log = logging.getLogger(__name__)
 
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -51,18 +52,27 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
         if self.consumer.in_transaction:  # last stable offsets come from the broker; nothing to correct
             return await super()._highwaters(partitions)
-        servers = driver.server_list(self.transport.url, self.transport.default_port)
-        return await asyncio.to_thread(_true_ends, servers, partitions)
+        return await asyncio.to_thread(true_ends, self._servers(), partitions)
 
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        committed = {tp: offset for tp, offset in (await super().seek_to_committed()).items() if offset is not None}
+        lost = went_back(committed, await asyncio.to_thread(true_ends, self._servers(), committed))
+        if lost:
+            log.warning("committed offsets past the end of their partitions (the broker lost records): %s; "
+                        "reading them from the beginning", describe(lost))
+            await self.seek_to_beginning(*lost)
+        return {tp: offset for tp, offset in committed.items() if tp not in lost}
 
-def _true_ends(servers: list[str], partitions: Iterable[TP]) -> dict[TP, int]:
-    """The true next offset of each partition (kafka-python blocks, so this runs in a thread)."""
-    probe = KafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False)
-    try:
-        ends = true_end_offsets(probe, [TopicPartition(tp.topic, tp.partition) for tp in partitions])
-        return {TP(tp.topic, tp.partition): end for tp, end in ends.items()}
-    finally:
-        probe.close()
+    async def commit(self, offsets: Mapping[TP, int]) -> bool:
+        rewind = getattr(getattr(self.app, "salvo", None), "rewind", None)
+        if rewind is not None and not rewind.clear.is_set():
+            # Dropped, not delayed: a later commit covers them, or a restart reads those records again, which
+            # InOrder, the rule state and the dedup absorb (at-least-once, as after a crash).
+            return False
+        return await super().commit(offsets)
+
+    def _servers(self) -> list[str]:
+        return driver.server_list(self.transport.url, self.transport.default_port)
 
 
 class _Consumer(driver.Consumer):
