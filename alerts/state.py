@@ -122,15 +122,17 @@ class BatchState(MutableMapping[str, Any]):
 
         For a state built on records the broker no longer has (`streams.worker.rewind`): kept, it would skip
         the records that now come at those offsets. The order makes a crash during the reset harmless: the
-        engine's keys go first, then the log slots oldest first, then a checkpoint of nothing whose seq is past
-        every logged batch. Until that checkpoint is written, the newest logged batch (or the old checkpoint)
-        is still there with the offsets that were found past the end, so the next start resets again.
+        engine's keys go first, then the log slots oldest first but the newest, then a checkpoint of nothing
+        whose seq is past every logged batch, then the newest slot (ignored from then on). Until that
+        checkpoint is written, the newest logged batch (or the old checkpoint, if none came after it) is still
+        there with the offsets found past the end, so the next start resets again.
         """
         slots = sorted((key for key in self._table if key.startswith(WAL)), key=lambda key: self._table[key]["seq"])
         engine = sorted(key for key in self._table if not key.startswith("~"))
         self.seq += 1
-        writes: list[Write] = [(key, ABSENT) for key in engine + slots]
+        writes: list[Write] = [(key, ABSENT) for key in engine + slots[:-1]]
         writes.append((FLUSHED, {"seq": self.seq, "offsets": {}}))
+        writes += [(key, ABSENT) for key in slots[-1:]]
         self._cache.clear()
         self._batch.clear()
         self._unflushed.clear()

@@ -148,3 +148,22 @@ def test_a_crash_at_any_changelog_record_loses_and_alters_no_alert(seed: int) ->
             assert seen.setdefault((alert.id, alert.version), body) == body, f"altered by a crash at {cut}"
         assert {(a.id, a.version) for a in surely + after} == expected.keys(), f"lost by a crash at {cut}"
         assert seen == expected
+
+
+def test_a_reset_state_is_empty_and_stays_empty_after_recovery_from_every_prefix_of_its_writes() -> None:
+    """After the broker lost the records a state was built on (streams.worker.rewind): the reset's writes,
+    cut at any point as a crash would, recover either to the old offsets (so the next start resets again)
+    or to nothing at all; never to a state that has some keys but no offsets."""
+    table: dict[str, Any] = {}
+    state = BatchState(table, ring=4)
+    for offset in range(10):  # past a checkpoint, with logged batches after it
+        state[f"k{offset}"] = offset
+        write(table, state.commit({"events/0": offset}))
+    writes = BatchState(dict(table), ring=4).reset()
+    for cut in range(len(writes) + 1):
+        crashed = dict(table)
+        write(crashed, writes[:cut])
+        recovered = BatchState(crashed, ring=4)
+        assert recovered.offsets == {"events/0": 9} or (recovered.offsets == {} and not list(recovered))
+    write(table, writes)
+    assert BatchState(table, ring=4).offsets == {} and not list(BatchState(table, ring=4))
