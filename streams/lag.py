@@ -110,17 +110,30 @@ class ConsumerLag:
         if not partitions:
             return []
         ends = true_end_offsets(self._consumer, partitions)
-        starts = self._consumer.beginning_offsets(partitions)
         committed = self._admin.list_group_offsets({self.group: partitions}).get(self.group, {})
+        positions = {tp: meta.offset for tp, meta in committed.items() if meta is not None and meta.offset >= 0}
+        positions = {**self._beginnings([tp for tp in partitions if tp not in positions]), **positions}
         lags = []
         for tp in partitions:
-            meta = committed.get(tp)
-            position = meta.offset if meta is not None and meta.offset >= 0 else starts.get(tp)
-            # During start-up or a leader change the broker may not know a partition's offsets yet (this
-            # was a KeyError that stopped the worker): that partition is measured at the next refresh.
+            position = positions.get(tp)
             if position is not None and tp in ends:
                 lags.append(PartitionLag(tp.topic, tp.partition, ends[tp], position))
         return lags
+
+    def _beginnings(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """Where a partition with no committed offset starts; none while the broker does not know yet.
+
+        During start-up or a leader change the broker may have no offset for a partition, and kafka-python's
+        `beginning_offsets` then raises `KeyError` for the whole call (this stopped the worker once, and was
+        still counted in `salvo_task_errors_total` under a 2 s lag interval): those partitions are measured at
+        the next refresh.
+        """
+        if not partitions:
+            return {}
+        try:
+            return self._consumer.beginning_offsets(partitions)
+        except KeyError:
+            return {}
 
     def refresh(self) -> list[PartitionLag]:
         """Measure and publish to the gauge; the worker's periodic call."""
