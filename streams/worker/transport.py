@@ -28,7 +28,7 @@ from collections.abc import Mapping
 import aiokafka
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as driver
-from faust.types import TP
+from faust.types import TP, Message
 from mode import ServiceT
 
 from streams.worker.rewind import describe, true_ends, went_back
@@ -82,14 +82,21 @@ class _Consumer(driver.Consumer):
     async def _drain_messages(self, fetcher: ServiceT) -> None:
         """faust's fetch loop (`Consumer._drain_messages`), one `wait_first` per fetch (see the module doc).
 
-        A rebalance (`suspend_flow`), a stop or a crash still interrupts delivery at once: the fetch's
-        remaining records are left undelivered and unread, as faust leaves them, and are read again from
-        the committed offsets.
+        The fetch itself stays outside the wait, as in faust: a rebalance first waits until no fetch is in
+        flight (`wait_for_stopped_flow`) and then seeks, and a fetch cancelled half-way in the consumer
+        thread would move the position past records no one receives (measured: a fresh worker joining into
+        traffic lost the first ~300 records of a partition). A rebalance (`suspend_flow`), a stop or a crash
+        still interrupts the delivery at once: the rest of the fetch is left unread, as faust leaves it, and
+        read again from the committed offsets.
         """
         try:
             while not (self._stopped.is_set() or fetcher._stopped.is_set()):  # type: ignore[attr-defined]  # noqa: SLF001
                 self.diag.set_flag(CONSUMER_FETCHING)
-                await self.wait_first(self._deliver_fetch(), self.suspend_flow.wait())
+                generation = self.app.consumer_generation_id
+                fetched = [record async for record in self.getmany(timeout=1.0)]
+                await asyncio.sleep(0)  # an empty fetch may return at once: let the loop turn
+                if fetched and not self.should_stop:
+                    await self.wait_first(self._deliver(fetched, generation), self.suspend_flow.wait())
                 self.diag.unset_flag(CONSUMER_FETCHING)
         except self.consumer_stopped_errors:
             if not self.transport.app.should_stop:
@@ -101,13 +108,14 @@ class _Consumer(driver.Consumer):
         finally:
             self.diag.unset_flag(CONSUMER_FETCHING)
 
-    async def _deliver_fetch(self) -> None:
+    async def _deliver(self, fetched: list[tuple[TP, Message]], generation: int) -> None:
         """One fetch's records to their streams, with faust's per-record bookkeeping."""
         read = self._read_offset
         acks_enabled_for = self.app.topics.acks_enabled_for
         commit_every = self._commit_every
-        since_yield = 0
-        async for tp, message in self.getmany(timeout=1.0):
+        for number, (tp, message) in enumerate(fetched, 1):
+            if self.app.consumer_generation_id != generation:
+                return  # a rebalance began: faust's getmany stops here too
             offset, last = message.offset, read[tp]
             if last is not None and offset < last:
                 continue  # read already: faust drops it too
@@ -118,11 +126,8 @@ class _Consumer(driver.Consumer):
                 await self.commit()
             await self.callback(message)
             read[tp] = offset
-            since_yield += 1
-            if since_yield >= _YIELD_EVERY:  # a large fetch must not hold the loop (health checks, agents)
-                since_yield = 0
+            if number % _YIELD_EVERY == 0:  # a large fetch must not hold the loop (health checks, agents)
                 await asyncio.sleep(0)
-        await asyncio.sleep(0)  # an empty fetch returns at once on some brokers: let the loop turn
 
 
 class Transport(driver.Transport):
