@@ -75,3 +75,14 @@ def test_by_default_every_stale_arrival_seeks_again() -> None:
     order = InOrder()
     order.admit(records(A, 0))
     assert [order.admit(records(A, n)).seek for n in (3, 4)] == [{A: 1}, {A: 1}]
+
+
+def test_records_left_out_during_a_rebalance_are_read_again_when_the_partition_comes_back() -> None:
+    order = InOrder()
+    for offset in (10, 11, 12):  # a fresh worker: fetched while the partition was not held, so left out
+        order.left_out(A, offset)
+    order.retain({A})  # the rebalance gives the partition back to this worker
+    later = order.admit(records(A, 13, 14))
+    assert not later.process and later.seek == {A: 10}, "the next record must not start the partition"
+    again = order.admit(records(A, 10, 11, 12, 13))  # read again from the committed offset
+    assert offsets(again.process) == [10, 11, 12, 13] and not again.done
