@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 Lang = Literal["en", "uk", "ru", "other"]
 Category = Literal["attack", "talks", "statement", "other"]
@@ -20,6 +20,16 @@ SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 ShortText = Annotated[str, Field(min_length=1, max_length=256)]
 Identifier = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\s]+$")]
 NonNegative = Annotated[int, Field(ge=0)]
+
+
+def web_url(value: str) -> str:
+    """`value` as a normalised http(s) URL, or a ValueError: feed URLs become links in alerts, and a link is
+    only ever built from one of these (no `javascript:`, no `>` or `|` to break out of Slack's `<url|label>`:
+    the parser percent-encodes what a URL may not hold)."""
+    return str(HttpUrl(value))
+
+
+WebUrl = Annotated[str, Field(max_length=2_048), AfterValidator(web_url)]
 
 # Upper bounds on counts, so that a report of 10^18 drones is refused rather than paged. A strike report's
 # counts are per weapon model and night: the largest row in the Air Force's history (2022-09 → 2026-06) has

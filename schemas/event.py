@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from schemas.base import Category, Contract, FactCount, Identifier, Lang, NonNegative, ShortText
+from schemas.base import Category, Contract, FactCount, Identifier, Lang, NonNegative, ShortText, WebUrl
 
 Feed = Literal["news", "strikes"]
 Qualifier = Literal["about", "at_least", "at_most", "range"]
@@ -88,7 +88,7 @@ class ClassifiedEvent(Classification):
     occurred_at: AwareDatetime
     ingested_at: AwareDatetime
     title: Annotated[str, Field(min_length=1, max_length=1_000)]
-    url: Annotated[str, Field(max_length=2_048)] | None = None
+    url: WebUrl | None = None
     weapon_model: ShortText | None = None
     origin: ShortText | None = None
     replay: Replay | None = None

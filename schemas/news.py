@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field
 
-from schemas.base import FeedContract, Identifier, Lang, ShortText
+from schemas.base import FeedContract, Identifier, Lang, ShortText, WebUrl
 
 MAX_TITLE = 1_000
 MAX_BODY = 20_000
@@ -17,7 +17,7 @@ class NewsItem(FeedContract):
 
     id: Identifier
     source: ShortText
-    url: Annotated[str, Field(max_length=2_048)] | None = None
+    url: WebUrl | None = None
     published_at: AwareDatetime
     title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE)]
     body: Annotated[str, Field(max_length=MAX_BODY)] = ""

@@ -47,6 +47,12 @@ class EmailConfig(BaseModel):
         return self
 
 
+def header_text(text: str) -> str:
+    """`text` on one line: a CR or LF from a feed headline in `Subject` would start a header of its own
+    (`Bcc:`), so every run of whitespace, line breaks included, becomes one space."""
+    return " ".join(text.split())
+
+
 def build_message(envelope: Envelope, *, sender: str) -> EmailMessage:
     """The message: subject with severity, text and HTML parts, the idempotency key as Message-ID seed."""
     alert = envelope.alert
@@ -56,12 +62,12 @@ def build_message(envelope: Envelope, *, sender: str) -> EmailMessage:
     lines = [alert.title, "", alert.summary, "", *facts_text(alert), "", *alert.sources]
     footer = f"Salvo alert {envelope.idempotency_key} (rule {alert.rule_id}, payload v{PAYLOAD_VERSION})"
     message = EmailMessage()
-    message["Subject"] = f"[{status}] {alert.title}"
+    message["Subject"] = header_text(f"[{status}] {alert.title}")
     message["From"] = sender
     message["To"] = ", ".join(target.to)
     message["Date"] = format_datetime(envelope.now)
     message["Message-ID"] = make_msgid(idstring=envelope.idempotency_key.replace(":", "."), domain="salvo")
-    message["X-Salvo-Idempotency-Key"] = envelope.idempotency_key
+    message["X-Salvo-Idempotency-Key"] = header_text(envelope.idempotency_key)
     message.set_content("\n".join([*lines, "--", footer]))
     items = "".join(f"<li>{html.escape(line)}</li>" for line in facts_text(alert))
     links = "".join(f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in alert.sources)

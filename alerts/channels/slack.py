@@ -1,4 +1,10 @@
-"""The Slack channel: an incoming-webhook POST with a readable Block Kit message (severity, facts, links)."""
+"""The Slack channel: an incoming-webhook POST with a readable Block Kit message (severity, facts, links).
+
+Every string in the message may come from a feed Salvo did not write, so each is escaped as Slack's message
+formatting guide asks (`&`, `<`, `>` as entities): a headline's `<!channel>`, `<@U123>` or `<http://x|y>`
+then shows as text and pings or links nobody. Links are built only from sources that are http(s) URLs by
+the same rule as `NewsItem.url` (`schemas.base.web_url`); anything else is shown as escaped text.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from alerts.channels.base import Envelope, facts_text, post_json
+from schemas.base import web_url
 from schemas.subscription import SlackTarget
 
 PAYLOAD_VERSION = "1"
@@ -26,15 +33,29 @@ class SlackConfig(BaseModel):
     max_sources: int = 5
 
 
+def escape(text: str) -> str:
+    """`text` as literal Slack text: the three characters that start mentions, links and entities escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _source(n: int, source: str) -> str:
+    """A numbered link to an http(s) source (with `|`, which ends a link's URL, percent-encoded), or text."""
+    try:
+        url = web_url(source)
+    except ValueError:
+        return escape(source)
+    return f"<{escape(url).replace('|', '%7C')}|source {n}>"
+
+
 def build_payload(envelope: Envelope, *, max_sources: int = 5) -> dict[str, Any]:
     """Block Kit blocks plus a plain `text` fallback (what notifications and old clients show)."""
     alert = envelope.alert
     status = "RESOLVED" if alert.status == "resolved" else alert.severity.upper()
-    heading = f"{_ICON[alert.severity]} [{status}] {alert.title}"
+    heading = f"{_ICON[alert.severity]} [{status}] {escape(alert.title)}"
     fields = [
         {"type": "mrkdwn", "text": f"*Severity*\n{alert.severity}"},
         {"type": "mrkdwn", "text": f"*Status*\n{alert.status} (v{alert.version})"},
-        {"type": "mrkdwn", "text": f"*Rule*\n`{alert.rule_id}`"},
+        {"type": "mrkdwn", "text": f"*Rule*\n`{escape(alert.rule_id)}`"},
         {"type": "mrkdwn", "text": f"*Since*\n{alert.starts_at:%Y-%m-%d %H:%M} UTC"},
     ]
     blocks: list[dict[str, Any]] = [
@@ -42,11 +63,11 @@ def build_payload(envelope: Envelope, *, max_sources: int = 5) -> dict[str, Any]
         {"type": "section", "fields": fields},
     ]
     if alert.summary:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": alert.summary[:3000]}})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(alert.summary)[:3000]}})
     if facts := facts_text(alert):
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(facts)}})
-    links = " · ".join(f"<{url}|source {n}>" for n, url in enumerate(alert.sources[:max_sources], 1))
-    footer = f"salvo v{PAYLOAD_VERSION} · {envelope.idempotency_key}" + (f" · {links}" if links else "")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape("\n".join(facts))}})
+    links = " · ".join(_source(n, source) for n, source in enumerate(alert.sources[:max_sources], 1))
+    footer = f"salvo v{PAYLOAD_VERSION} · {escape(envelope.idempotency_key)}" + (f" · {links}" if links else "")
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
     return {"text": heading, "blocks": blocks}
 
