@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,8 @@ class ApiBackend:
     :param publish_silence: writes a silence (expired ones too, so they stay visible) to its topic.
     :param redrive: asks the delivery agent to resend one outbox entry (by outbox key).
     :param send_test: sends one alert to one subscription through its real channel, no outbox.
+    :param vet: refuses a subscription whose target may not be sent to (`alerts.egress.TargetPolicy.vet`),
+        before anything is stored.
     """
 
     subscriptions: Mapping[str, Subscription]
@@ -52,6 +55,7 @@ class ApiBackend:
     publish_silence: Callable[[str, Silence | None], Awaitable[None]]
     redrive: Callable[[str], Awaitable[None]]
     send_test: Callable[[Subscription, Alert, datetime], Awaitable[None]]
+    vet: Callable[[Subscription], Awaitable[None]]
     clock: Callable[[], datetime] = _utcnow
 
 
@@ -167,13 +171,13 @@ class Api:
         sub = Subscription.model_validate(await _json(request))
         if sub.name in self._b.subscriptions:
             return _error(409, f"subscription {sub.name!r} exists; use `salvo subscribe update`")
-        await self._b.publish_subscription(sub.name, sub)
+        await self._store(sub)
         return web.json_response(sub.public(), status=201)
 
     async def replace_subscription(self, request: web.Request) -> web.Response:
         self._subscription(request)
         sub = Subscription.model_validate({**await _json(request), "name": request.match_info["name"]})
-        await self._b.publish_subscription(sub.name, sub)
+        await self._store(sub)
         return web.json_response(sub.public())
 
     async def update_subscription(self, request: web.Request) -> web.Response:
@@ -183,8 +187,13 @@ class Api:
         if not isinstance(patch, dict):
             return _error(400, "a merge patch must be a JSON object")
         sub = Subscription.model_validate({**_merge(current, patch), "name": current["name"]})
-        await self._b.publish_subscription(sub.name, sub)
+        await self._store(sub)
         return web.json_response(sub.public())
+
+    async def _store(self, sub: Subscription) -> None:
+        """Vet the target (a refusal is a 400 with its reason), then publish: nothing refused is stored."""
+        await self._b.vet(sub)
+        await self._b.publish_subscription(sub.name, sub)
 
     async def delete_subscription(self, request: web.Request) -> web.Response:
         sub = self._subscription(request)
@@ -192,14 +201,22 @@ class Api:
         return web.Response(status=204)
 
     async def test_subscription(self, request: web.Request) -> web.Response:
+        """Outcome and timing only: the receiver's answer is never echoed, since the caller chose the target."""
         sub = self._subscription(request)
         now = self._b.clock()
         alert = sample_alert(now)
+        started = time.perf_counter()
         try:
             await self._b.send_test(sub, alert, now)
         except ChannelError as error:
-            return _error(502, f"test delivery to {sub.name} failed: {error}", [f"reason: {error.reason}"])
-        return web.json_response({"status": "delivered", "subscription": sub.name, "alert": alert.key})
+            elapsed = f"elapsed_ms: {1000 * (time.perf_counter() - started):.0f}"
+            return _error(
+                502, f"test delivery to {sub.name} failed: {error}", [f"reason: {error.reason}", elapsed]
+            )
+        elapsed_ms = round(1000 * (time.perf_counter() - started), 1)
+        return web.json_response(
+            {"status": "delivered", "subscription": sub.name, "alert": alert.key, "elapsed_ms": elapsed_ms}
+        )
 
     async def route_alert(self, request: web.Request) -> web.Response:
         alert = Alert.model_validate(await _json(request))

@@ -3,8 +3,8 @@
 Channel targets are a discriminated union on `type`; each channel's process-wide delivery settings (SMTP
 server, timeouts) live in `alerts/channels/<type>.py`, this contract only says where to deliver and what.
 
-Secrets (`SecretStr`) serialise in clear so the compacted topic round-trips; anything shown to people goes
-through `Subscription.public()`, which masks them.
+Secrets (`schemas.secrets.Secret`: URLs that carry credentials, signing secrets, tokens) are sealed when the
+worker writes them to the compacted topic and masked in anything shown to people (`Subscription.public()`).
 """
 
 from __future__ import annotations
@@ -14,31 +14,45 @@ from datetime import datetime, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    Field,
-    HttpUrl,
-    PlainSerializer,
-    SecretStr,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, HttpUrl, field_validator, model_validator
 
 from schemas.base import SEVERITY_RANK, Category, Contract, Identifier, Severity, ShortText
+from schemas.secrets import MASK, Secret, SecretUrl, mask_url
 
-# Serialised in clear: the compacted topic is the store of record (see module doc).
-Secret = Annotated[SecretStr, PlainSerializer(lambda v: v.get_secret_value(), when_used="json")]
 Email = Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$", max_length=254)]
-# Topics a subscription may never write to: they feed Salvo itself, a loop or a corrupt log would follow.
+# Topics a subscription may never write to: Salvo reads or writes them, so a loop, a forged alert or a corrupt
+# log would follow. They are refused under any topic prefix (`t1.alerts`, `prod-alerts`), as are Faust's
+# changelog, repartition and assignor topics and Kafka's own (`__consumer_offsets`).
 RESERVED_TOPICS = frozenset(
-    {"alerts", "deliveries", "deliveries.log", "subscriptions", "silences", "events.classified", "deadletter"}
-)
+    {"news.raw", "strikes.raw", "events.classified", "events.late", "alerts", "control", "deliveries.log",
+     "deadletter", "subscriptions", "silences"}
+)  # fmt: skip
+_RESERVED_WORDS = ("raw", "events", "alerts", "control", "late", "deadletter", "deliveries", "subscriptions",
+                   "silences")  # fmt: skip
+_INTERNAL_TOPIC = re.compile(r"(^__|__assignor|-changelog$|-repartition$)")
+
+
+def reserved_topic(topic: str) -> str | None:
+    """Why `topic` is one of Salvo's (or Kafka's) own, or None when a subscriber may receive alerts on it.
+
+    A name is Salvo's when it is, or ends with, one of its topic names after any prefix, or when its last
+    dot-, dash- or underscore-separated word is one of the words those names are made of (`ops.alerts`,
+    `news.raw`); so `alerts.analytics` is free and `analytics.alerts` is not.
+    """
+    if _INTERNAL_TOPIC.search(topic):
+        return "a Kafka or Faust internal topic"
+    if any(topic == name or topic.endswith(name) for name in RESERVED_TOPICS):
+        return "one of Salvo's own topics"
+    if re.split(r"[._-]", topic)[-1].lower() in _RESERVED_WORDS:
+        return "named like one of Salvo's own topics"
+    return None
 
 
 class WebhookTarget(Contract):
     """A JSON POST signed with HMAC-SHA256 (`X-Salvo-Signature`) using `secret`."""
 
     type: Literal["webhook"] = "webhook"
-    url: HttpUrl
+    url: SecretUrl  # its path and query often hold the receiver's key
     secret: Secret = Field(min_length=16)
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
 
@@ -47,15 +61,8 @@ class SlackTarget(Contract):
     """A Slack incoming-webhook URL; the URL is the credential, so it is kept as a secret."""
 
     type: Literal["slack"] = "slack"
-    url: Secret
+    url: SecretUrl
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
-
-    @field_validator("url")
-    @classmethod
-    def _is_http_url(cls, value: SecretStr) -> SecretStr:
-        """Refuse anything that is not an http(s) URL now, not at the first alert."""
-        HttpUrl(value.get_secret_value())
-        return value
 
 
 class EmailTarget(Contract):
@@ -85,8 +92,8 @@ class KafkaTarget(Contract):
     @classmethod
     def _not_internal(cls, value: str) -> str:
         """Writing into Salvo's own topics would loop alerts back into the pipeline."""
-        if value in RESERVED_TOPICS:
-            raise ValueError(f"topic {value!r} is one of Salvo's own topics; choose another name")
+        if (why := reserved_topic(value)) is not None:
+            raise ValueError(f"topic {value!r} is {why}; choose another name")
         return value
 
 
@@ -208,12 +215,12 @@ class Subscription(Contract):
         return self.target.type
 
     def public(self) -> dict[str, Any]:
-        """JSON for people (API, CLI): secrets masked, everything else as stored."""
+        """JSON for people (API, CLI): URLs masked with their host visible, other secrets hidden."""
         data = self.model_dump(mode="json")
         target = data["target"]
         for field in ("secret", "bearer_token"):
             if target.get(field):
-                target[field] = "**********"
-        if target["type"] == "slack":
-            target["url"] = "https://hooks.slack.com/**********"
+                target[field] = MASK
+        if "url" in target:
+            target["url"] = mask_url(target["url"])
         return data

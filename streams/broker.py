@@ -17,6 +17,7 @@ from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 
 from schemas.errors import SalvoError
+from schemas.secrets import Sealer
 from streams.settings import SalvoSettings
 
 
@@ -64,12 +65,19 @@ def wait_until_answering(bootstrap: str, *, timeout_s: float = 30.0) -> None:
     raise BrokerError(f"broker at {bootstrap} did not answer within {timeout_s:.0f}s: {last}")
 
 
+# Local receivers (the demo's webhook, a local Alertmanager, test servers) listen on loopback, which the
+# egress policy refuses by default: local pipelines open it, and nothing else.
+LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
+
+
 def local_settings(bootstrap: str, **overrides: Any) -> SalvoSettings:
     """Settings for a pipeline on the embedded broker: short group timeouts (joins wait on them), memory tables
-    and a fast clock. Default batching is safe: table recovery reads true end offsets (streams.worker.transport)."""
+    and a fast clock. Default batching is safe: table recovery reads true end offsets (streams.worker.transport).
+    Loopback targets are allowed (`LOOPBACK_NETWORKS`) and secrets are sealed under a fresh key."""
     tuned: dict[str, Any] = {
         "bootstrap_servers": bootstrap, "partitions": 2, "store": "memory://", "web_port": free_port(),
         "session_timeout_s": 6.0, "heartbeat_interval_s": 1.0, "tick_interval_s": 1.0,
+        "allowed_target_networks": LOOPBACK_NETWORKS, "secrets_key": Sealer.new_key(),
     }
     return SalvoSettings(**{**tuned, **overrides})
 

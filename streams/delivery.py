@@ -39,9 +39,11 @@ from alerts.channels import ChannelsConfig, build_channels
 from alerts.delivery.lanes import Lanes
 from alerts.delivery.metrics import DeliveryMetrics
 from alerts.delivery.pipeline import Deliverer
+from alerts.egress import egress_client
 from alerts.outbox import Outbox
 from schemas import Alert, Subscription
 from schemas.delivery import DeliveryRecord, Silence
+from schemas.secrets import SEAL
 from streams import topics
 from streams.settings import SalvoSettings
 from streams.views import CompactedView
@@ -94,8 +96,11 @@ class Notifier:
         self.log = topic(topics.DELIVERY_LOG)
         self.subscriptions_topic = topic(topics.SUBSCRIPTIONS)
         self.silences_topic = topic(topics.SILENCES)
+        self.sealing = {SEAL: settings.sealer}  # secrets are sealed on the topic, opened in this view
+        self.policy = settings.target_policy
         self.subscriptions: CompactedView[Subscription] = CompactedView(
-            settings.topic(topics.SUBSCRIPTIONS), Subscription, bootstrap_servers=settings.bootstrap_servers
+            settings.topic(topics.SUBSCRIPTIONS), Subscription, bootstrap_servers=settings.bootstrap_servers,
+            context=self.sealing,
         )
         self.silences: CompactedView[Silence] = CompactedView(
             settings.topic(topics.SILENCES), Silence, bootstrap_servers=settings.bootstrap_servers
@@ -131,7 +136,7 @@ class Notifier:
             if self._deliverer is None:
                 producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap_servers, acks="all")
                 await producer.start()
-                http = httpx.AsyncClient()
+                http = egress_client(self.policy)
                 self._clients = (http, producer)
                 self._deliverer = Deliverer(
                     channels=build_channels(ChannelsConfig(), http=http, producer=producer),
@@ -188,7 +193,9 @@ class Notifier:
         """The subscription, silence and delivery API over this worker's views and topics."""
 
         async def publish_subscription(name: str, subscription: Subscription | None) -> None:
-            value = subscription.model_dump_json().encode() if subscription is not None else None
+            value = None
+            if subscription is not None:
+                value = subscription.model_dump_json(context=self.sealing).encode()
             await _acknowledged(self.subscriptions_topic, name.encode(), value)
             self.subscriptions.apply(name.encode(), value)
 
@@ -212,5 +219,6 @@ class Notifier:
             publish_silence=publish_silence,
             redrive=redrive,
             send_test=send_test,
+            vet=self.policy.vet,
         )
         return Api(backend, token=token)

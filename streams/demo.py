@@ -23,6 +23,7 @@ from typing import IO
 from rich.console import Console
 
 from schemas import NewsItem, StrikeReport, Subscription
+from schemas.secrets import SEAL
 from streams import topics
 from streams.broker import EmbeddedBroker, free_port, local_settings, port_in_use
 from streams.producer import FeedProducer
@@ -94,7 +95,7 @@ def running_worker(settings: SalvoSettings, *, log: Path) -> Iterator[subprocess
 def subscribe(settings: SalvoSettings, subscription: Subscription) -> None:
     """Put a subscription on the compacted `subscriptions` topic, keyed by its name, as the API does."""
     with FeedProducer(settings) as producer:
-        body = json.dumps(subscription.model_dump(mode="json", context={"reveal_secrets": True}))
+        body = subscription.model_dump_json(context={SEAL: settings.sealer})
         producer.send_raw(topics.SUBSCRIPTIONS, body.encode(), key=subscription.name.encode())
 
 

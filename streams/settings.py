@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from alerts.egress import TargetPolicy
+from schemas.secrets import Sealer
 from streams.plausible import DEFAULT_BOUNDS, TimeBounds
 
 
@@ -35,6 +37,11 @@ class SalvoSettings(BaseSettings):
     :param max_event_ahead_s: how far ahead of the wall clock an item's event time may be (clock skew, time
         zones written wrong); beyond it the item is dead-lettered as `implausible_time`.
     :param event_time_floor: the earliest event time believed; an earlier one is `implausible_time` too.
+    :param allowed_target_networks: comma-separated networks (`127.0.0.1/32,10.1.2.0/24`) that webhook,
+        Slack and Alertmanager targets may reach although they are not public; empty (the default) opens
+        none (`alerts.egress`).
+    :param secrets_key: Fernet key(s) that seal subscription secrets on the subscriptions topic, the first
+        sealing and every one opening (rotation); without it no subscription with a secret can be stored.
     """
 
     model_config = SettingsConfigDict(env_prefix="SALVO_", frozen=True, extra="ignore")
@@ -67,6 +74,8 @@ class SalvoSettings(BaseSettings):
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     faust_sensor: bool = True
     api_token: SecretStr | None = None
+    allowed_target_networks: str = ""
+    secrets_key: SecretStr | None = None
     log_level: str = "WARNING"
 
     @property
@@ -78,6 +87,16 @@ class SalvoSettings(BaseSettings):
     def time_bounds(self) -> TimeBounds:
         """The event times this configuration believes (`streams.plausible`)."""
         return TimeBounds(floor=self.event_time_floor, ahead=timedelta(seconds=self.max_event_ahead_s))
+
+    @property
+    def target_policy(self) -> TargetPolicy:
+        """Where channels may send (`alerts.egress`): deny by default, plus the networks opened here."""
+        return TargetPolicy.from_setting(self.allowed_target_networks)
+
+    @property
+    def sealer(self) -> Sealer | None:
+        """What seals subscription secrets at rest, or None when no key is set."""
+        return Sealer(self.secrets_key.get_secret_value()) if self.secrets_key else None
 
     def topic(self, name: str) -> str:
         """The full name of one of Salvo's topics under this configuration's prefix."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator, Mapping
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import BaseModel
@@ -22,12 +22,19 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class CompactedView(Mapping[str, M], Generic[M]):
-    """A read-only mapping kept up to date by `follow`; `ready` is set once the topic was read to its end."""
+    """A read-only mapping kept up to date by `follow`; `ready` is set once the topic was read to its end.
 
-    def __init__(self, topic: str, contract: type[M], *, bootstrap_servers: str) -> None:
+    :param context: the validation context records are read with (the `Sealer` that opens subscription
+        secrets, `schemas.secrets`).
+    """
+
+    def __init__(
+        self, topic: str, contract: type[M], *, bootstrap_servers: str, context: dict[str, Any] | None = None
+    ) -> None:
         self.topic = topic
         self.contract = contract
         self.bootstrap_servers = bootstrap_servers
+        self.context = context
         self.ready = asyncio.Event()
         self._items: dict[str, M] = {}
 
@@ -49,9 +56,10 @@ class CompactedView(Mapping[str, M], Generic[M]):
             self._items.pop(name, None)
             return
         try:
-            self._items[name] = self.contract.model_validate_json(value)
-        except PydanticValidationError as exc:
-            log.error("skipping invalid %s record %r: %s", self.topic, name, exc)
+            self._items[name] = self.contract.model_validate_json(value, context=self.context)
+        except PydanticValidationError as exc:  # its text would quote the input, secrets and all
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            log.error("skipping invalid %s record %r: %s", self.topic, name, problems)
 
     async def follow(self) -> None:
         """Read the topic from the beginning, then keep following it until cancelled."""

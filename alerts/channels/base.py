@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from alerts.egress import TargetRefused
 from schemas.alert import Alert
 from schemas.delivery import FailureReason
 from schemas.errors import SalvoError
@@ -105,7 +106,12 @@ async def post_json(
     secrets: Iterable[str | None],
     now: datetime,
 ) -> httpx.Response:
-    """POST JSON bytes and raise a classified, redacted `ChannelError` unless the answer is 2xx."""
+    """POST JSON bytes and raise a classified, redacted `ChannelError` unless the answer is 2xx.
+
+    The error holds the status, never the receiver's body: `salvo subscribe test` shows it to whoever asked,
+    and a target that is some internal service would otherwise answer them through Salvo. A target the
+    egress policy refuses at connect time is a client error: retrying cannot change where it points.
+    """
     hidden = [url, *secrets]
     try:
         response = await client.post(
@@ -114,6 +120,10 @@ async def post_json(
             headers={"Content-Type": "application/json", **headers},
             timeout=timeout_s,
         )
+    except TargetRefused as refused:
+        raise ChannelError(step, f"target refused: {refused.reason}", reason=FailureReason.CLIENT) from None
+    except httpx.InvalidURL:
+        raise ChannelError(step, "the target URL is not one httpx can send to", reason=FailureReason.CLIENT) from None
     except httpx.TimeoutException:
         raise ChannelError(step, f"timed out after {timeout_s}s", reason=FailureReason.TIMEOUT) from None
     except httpx.HTTPError as error:
@@ -121,10 +131,9 @@ async def post_json(
         raise ChannelError(step, detail, reason=FailureReason.SERVER) from None
     reason = classify_status(response.status_code)
     if reason is not None:
-        body = redact(response.text[:200], hidden)
         raise ChannelError(
             step,
-            f"HTTP {response.status_code}: {body}",
+            f"HTTP {response.status_code}",
             reason=reason,
             retry_after=parse_retry_after(response.headers.get("Retry-After"), now=now),
         )

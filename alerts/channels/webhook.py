@@ -54,6 +54,7 @@ class WebhookChannel:
         assert isinstance(target, WebhookTarget)
         body = encode(build_payload(envelope))
         secret = target.secret.get_secret_value()
+        url = target.url.get_secret_value()
         headers = {
             SIGNATURE_HEADER: sign(body, secret=secret, timestamp=int(envelope.now.timestamp())),
             IDEMPOTENCY_HEADER: envelope.idempotency_key,
@@ -61,7 +62,7 @@ class WebhookChannel:
         }
         await post_json(
             self._client,
-            str(target.url),
+            url,
             content=body,
             headers=headers,
             timeout_s=target.timeout_s,

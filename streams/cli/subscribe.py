@@ -192,9 +192,9 @@ def remove(
 
 @subscribe_app.command("test")
 def test(name: Annotated[str, typer.Argument()], api_url: ApiUrl = None, api_token: ApiToken = None) -> None:
-    """Send a sample alert through the subscription's real channel and report the outcome."""
+    """Send a sample alert through the subscription's real channel and report the outcome and its timing."""
     result = ApiClient(api_url, api_token).call("POST", f"/api/subscriptions/{name}/test")
-    typer.echo(f"test alert {result['alert']} delivered to {name}")
+    typer.echo(f"test alert {result['alert']} delivered to {name} in {result['elapsed_ms']:.0f} ms")
 
 
 def route(

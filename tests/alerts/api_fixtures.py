@@ -14,12 +14,16 @@ from prometheus_client import CollectorRegistry
 from alerts.api import Api, ApiBackend
 from alerts.channels import ChannelsConfig, build_channels
 from alerts.delivery import Deliverer, DeliveryMetrics
+from alerts.egress import TargetPolicy, egress_client
 from alerts.outbox import Outbox
 from schemas.delivery import DeliveryRecord, Silence
 from schemas.subscription import Subscription
+from streams.broker import LOOPBACK_NETWORKS
 from tests.alerts.channels.fixtures import Receiver
 
 TOKEN = "test-token-0123456789"
+# The receivers are on loopback: opened as an operator would open a local one, and nothing else.
+POLICY = TargetPolicy.from_setting(LOOPBACK_NETWORKS)
 
 
 class ApiWorker:
@@ -55,7 +59,7 @@ class ApiWorker:
 
     async def start(self) -> None:
         await self.receiver.start()
-        self._http = httpx.AsyncClient()
+        self._http = egress_client(POLICY)
         outbox = Outbox(self.store)
         self.deliverer = Deliverer(
             channels=build_channels(ChannelsConfig(), http=self._http), outbox=outbox,
@@ -65,7 +69,7 @@ class ApiWorker:
         backend = ApiBackend(
             subscriptions=self.subscriptions, silences=self.silences, outbox=outbox,
             publish_subscription=self._publish_subscription, publish_silence=self._publish_silence,
-            redrive=self._redrive, send_test=self.deliverer.send_direct,
+            redrive=self._redrive, send_test=self.deliverer.send_direct, vet=POLICY.vet,
         )  # fmt: skip
         app = web.Application()
         app.router.add_routes(Api(backend, token=TOKEN).routes())

@@ -47,7 +47,8 @@ async def test_a_token_is_required_but_the_openapi_description_is_public(worker:
 
 async def test_crud_masks_secrets_and_patch_keeps_them(worker: ApiWorker, api: httpx.AsyncClient) -> None:
     created = await api.post("/api/subscriptions", json=webhook(worker, regions=["Харків"]))
-    assert created.status_code == 201 and created.json()["target"]["secret"] == "**********"
+    assert created.status_code == 201 and created.json()["target"]["secret"] == "****"
+    assert created.json()["target"]["url"] == f"http://127.0.0.1:{worker.receiver.port}/ho…/****"
     assert created.json()["filters"]["regions"] == ["Kharkiv"]
     assert (await api.post("/api/subscriptions", json=webhook(worker))).status_code == 409
     patched = await api.patch("/api/subscriptions/ops", json={"filters": {"min_severity": "critical"}})

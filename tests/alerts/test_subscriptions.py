@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from alerts.silences import new_silence
 from alerts.subscriptions import Verdict, route
 from schemas.delivery import Matcher
+from schemas.secrets import SEAL, Sealer
 from schemas.subscription import QuietHours, Subscription
 from tests.alerts.conftest import SECRET, T0, make_alert, make_subscription
 
@@ -98,8 +99,12 @@ def test_unknown_subtypes_are_refused_with_the_known_ones() -> None:
     assert make_subscription(filters={"subtypes": ["drone_strike"]}).filters.subtypes == ["drone_strike"]
 
 
-def test_public_view_masks_secrets_while_the_topic_form_round_trips() -> None:
-    sub = make_subscription()
-    assert sub.public()["target"]["secret"] == "**********"
-    again = Subscription.model_validate_json(sub.model_dump_json())
-    assert again.target.secret.get_secret_value() == SECRET
+def test_public_view_masks_secrets_while_the_sealed_topic_form_round_trips() -> None:
+    sub = make_subscription(url="https://ops.example.org/hooks/k3y-abcdef?token=tok-123456")
+    shown = sub.public()["target"]
+    assert (shown["secret"], shown["url"]) == ("****", "https://ops.example.org/hooks/k3…/****")
+    sealing = {SEAL: Sealer(Sealer.new_key())}
+    stored = sub.model_dump_json(context=sealing)
+    assert SECRET not in stored and "k3y-abcdef" not in stored and "tok-123456" not in stored
+    again = Subscription.model_validate_json(stored, context=sealing)
+    assert again.target.secret.get_secret_value() == SECRET and again == sub

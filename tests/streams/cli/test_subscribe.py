@@ -50,13 +50,16 @@ def test_subscribe_each_channel_list_update_remove(cli, served) -> None:
     secret = out.rsplit(": ", 1)[1].strip()
     assert worker.subscriptions["ops"].target.secret.get_secret_value() == secret
     assert worker.subscriptions["ops"].filters.regions == ["Kharkiv"]
-    for args in (["--slack", "https://hooks.slack.com/services/T/B/x"], ["--email", "desk@example.org"],
+    for args in (["--slack", "https://hooks.slack.com/services/T0A1/B0B2/sl4ck-t0ken"], ["--email", "desk@example.org"],
                  ["--alertmanager", "http://127.0.0.1:9093"], ["--kafka", "alerts.newsroom"]):  # fmt: skip
         code, out = run(cli, worker, "subscribe", "add", f"s-{args[0][2:]}", *args)
         assert code == 0, out
     code, out = run(cli, worker, "subscribe", "list")
-    assert code == 0 and "5 subscriptions" in out and "hooks.slack.com/**********" in out
-    assert secret not in out
+    assert code == 0 and "5 subscriptions" in out and "https://hooks.slack.com/services/T0…/****" in out
+    assert f"http://127.0.0.1:{worker.receiver.port}/ho…/****" in out
+    assert secret not in out and "sl4ck-t0ken" not in out and "B0B2" not in out
+    code, out = run(cli, worker, "subscribe", "list", "--json")
+    assert code == 0 and secret not in out and "sl4ck-t0ken" not in out and f"{worker.receiver.port}/hook" not in out
     code, out = run(cli, worker, "subscribe", "update", "ops", "--category", "attack", "--disable")
     assert code == 0 and worker.subscriptions["ops"].filters.categories == ["attack"]
     assert not worker.subscriptions["ops"].enabled
