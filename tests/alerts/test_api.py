@@ -83,9 +83,26 @@ async def test_route_explains_and_test_sends_through_the_real_channel(worker, ap
     assert [(d["subscription"], d["deliver"]) for d in decisions] == [("kharkiv", True), ("lviv", False)]
     tested = await api.post("/api/subscriptions/kharkiv/test")
     assert tested.status_code == 200 and len(worker.receiver.received) == 1
-    worker.receiver.fail(500)
+    assert tested.json()["elapsed_ms"] >= 0
+    worker.receiver.fail(500)  # answers "nope": the caller learns the status and the timing, not the body
     failed = await api.post("/api/subscriptions/kharkiv/test")
-    assert failed.status_code == 502 and "HTTP 500" in failed.json()["error"]
+    assert failed.status_code == 502 and failed.json()["error"].endswith("post webhook: HTTP 500")
+    assert "nope" not in failed.text and failed.json()["details"][1].startswith("elapsed_ms: ")
+
+
+@pytest.mark.parametrize(
+    ("target", "detail"),
+    [
+        ({"type": "webhook", "url": "http://169.254.169.254/latest/", "secret": SECRET}, "metadata service"),
+        ({"type": "slack", "url": "http://[::ffff:10.0.0.1]/services/T/B/x"}, "private"),
+        ({"type": "alertmanager", "url": "http://0xa9fea9fe:80"}, "metadata service"),
+    ],
+)
+async def test_hostile_targets_are_refused_and_nothing_is_stored(worker, api, target: dict, detail: str) -> None:
+    """The test worker opens loopback (its receiver's network) and nothing else, so these stay refused."""
+    response = await api.post("/api/subscriptions", json={"name": "evil", "target": target})
+    assert response.status_code == 400 and detail in response.json()["error"], response.json()
+    assert worker.subscriptions == {}
 
 
 async def test_silences_are_created_listed_and_expired(worker, api) -> None:

@@ -108,3 +108,36 @@ def test_public_view_masks_secrets_while_the_sealed_topic_form_round_trips() -> 
     assert SECRET not in stored and "k3y-abcdef" not in stored and "tok-123456" not in stored
     again = Subscription.model_validate_json(stored, context=sealing)
     assert again.target.secret.get_secret_value() == SECRET and again == sub
+
+
+# Every topic Salvo reads or writes, as named, under a prefix, and Faust's and Kafka's internal ones.
+SALVO_TOPICS = [
+    "news.raw", "strikes.raw", "events.classified", "events.late", "alerts", "control", "deliveries.log",
+    "deadletter", "subscriptions", "silences", "t1.alerts", "prod-control", "prod_deadletter", "x.news.raw",
+    "prodalerts", "ops.events", "salvo-outbox-changelog", "salvo-rules-state-changelog",
+    "salvo-__assignor-__leader", "salvo-x-repartition", "__consumer_offsets", "other.late",
+    "stage.deliveries", "backup.subscriptions", "t9.silences", "feeds.raw",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("topic", SALVO_TOPICS)
+def test_kafka_targets_may_not_name_a_salvo_topic(topic: str) -> None:
+    with pytest.raises(ValidationError, match="choose another name"):
+        Subscription.model_validate({"name": "k", "target": {"type": "kafka", "topic": topic}})
+
+
+@pytest.mark.parametrize("topic", ["alerts.analytics", "newsroom", "analytics.alerting", "ops.feed"])
+def test_kafka_targets_of_their_own_are_accepted(topic: str) -> None:
+    Subscription.model_validate({"name": "k", "target": {"type": "kafka", "topic": topic}})
+
+
+def test_a_secret_is_never_written_in_clear_without_a_key() -> None:
+    with pytest.raises(ValueError, match="set SALVO_SECRETS_KEY"):
+        make_subscription().model_dump_json(context={SEAL: None})
+    sealed = make_subscription().model_dump_json(context={SEAL: Sealer(Sealer.new_key())})
+    with pytest.raises(ValidationError, match="does not open"):
+        Subscription.model_validate_json(sealed, context={SEAL: Sealer(Sealer.new_key())})
+    old, new = Sealer.new_key(), Sealer.new_key()
+    sealed = make_subscription().model_dump_json(context={SEAL: Sealer(old)})
+    rotating = {SEAL: Sealer(f"{new},{old}")}  # the new key seals, the old one still opens
+    assert Subscription.model_validate_json(sealed, context=rotating) == make_subscription()
