@@ -96,7 +96,8 @@ class SalvoSettings(BaseSettings):
     @property
     def sealer(self) -> Sealer | None:
         """What seals subscription secrets at rest, or None when no key is set."""
-        return Sealer(self.secrets_key.get_secret_value()) if self.secrets_key else None
+        key = self.secrets_key.get_secret_value() if self.secrets_key else ""
+        return Sealer(key) if key else None
 
     def topic(self, name: str) -> str:
         """The full name of one of Salvo's topics under this configuration's prefix."""

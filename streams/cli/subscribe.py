@@ -1,4 +1,5 @@
-"""`salvo subscribe add|list|update|remove|test` and `salvo route ALERT.json`, over the worker's API."""
+"""`salvo subscribe add|list|update|remove|test`, `salvo route ALERT.json` over the worker's API, and
+`salvo secrets key`, which makes the key that seals subscription secrets at rest."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
+from schemas.secrets import Sealer
 from streams.cli.apiclient import ApiClient, ApiToken, ApiUrl, show
 
 subscribe_app = typer.Typer(help="Manage subscriptions: who receives which alerts.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Keys for subscription secrets at rest.", no_args_is_help=True)
 
 Webhook = Annotated[str | None, typer.Option(help="Webhook URL (signed JSON POST).")]
 Secret = Annotated[
@@ -219,7 +222,14 @@ def route(
     )  # fmt: skip
 
 
+@secrets_app.command("key")
+def new_key() -> None:
+    """Print a new random SALVO_SECRETS_KEY (give every worker the same one; see README, "Security")."""
+    typer.echo(Sealer.new_key())
+
+
 def register(app: typer.Typer) -> None:
-    """Add `subscribe` and `route` to the root app."""
+    """Add `subscribe`, `route` and `secrets` to the root app."""
     app.add_typer(subscribe_app, name="subscribe")
     app.command("route")(route)
+    app.add_typer(secrets_app, name="secrets")

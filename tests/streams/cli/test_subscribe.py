@@ -135,3 +135,11 @@ def test_deliveries_list_and_redrive(cli, served) -> None:
 def test_an_unreachable_worker_says_so(cli) -> None:
     result = CliRunner().invoke(cli, ["subscribe", "list"], env={"SALVO_API_URL": "http://127.0.0.1:1"})
     assert result.exit_code == 1 and "is `salvo worker` running" in result.output
+
+
+def test_secrets_key_prints_a_key_that_seals(cli) -> None:
+    from schemas.secrets import Sealer
+
+    result = CliRunner().invoke(cli, ["secrets", "key"])
+    sealer = Sealer(result.output.strip())
+    assert result.exit_code == 0 and sealer.open(sealer.seal("x")) == "x"
