@@ -190,6 +190,13 @@ async def test_a_subscription_the_api_confirmed_survives_a_kill_9_one_second_lat
         producer.send(night(0), partition=0)
     await until(lambda: len(good.received) >= 1, timeout_s=60)
     assert [got.body["alert"]["severity"] for got in good.received] == ["critical"]
+    # Issue 12 on the same real worker: the secrets were sealed on the topic and opened to sign the delivery
+    # (the receiver verified its signature), and the listing shows the target masked.
+    with TopicReader(settings, [topics.SUBSCRIPTIONS]) as reader:
+        stored = b"".join(record.value or b"" for record in reader.poll(5))
+    assert b"desk" in stored and b"sealed:v1:" in stored
+    assert good.secret.encode() not in stored and good.url.encode() not in stored
+    assert listed[0]["target"]["url"] != good.url and good.secret not in json.dumps(listed)
 
 
 def test_the_worker_producer_waits_for_every_in_sync_replica(salvo_settings: SalvoSettings) -> None:
