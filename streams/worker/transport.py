@@ -4,11 +4,6 @@
   setting to change it. On a broker that holds a fetch for the whole wait when little data is there, every
   hop of the pipeline (raw → events → alerts) can add up to 1.5 s to an alert. Salvo's consumer takes the
   wait from `SALVO_FETCH_MAX_WAIT_MS`.
-- One wait per fetch, not per record: faust's fetch loop awaits each record's delivery to its streams in
-  `wait_first` beside the flow-suspension event, which makes four futures and an `asyncio.wait` per record
-  and hands the records over one event-loop turn at a time, so a stage's queue filled a dozen records per
-  batch while another stage ran. Salvo's loop delivers a whole fetch inside one such wait, with the same
-  bookkeeping per record (read offsets, gaps, flow and generation checks in faust's `getmany`).
 - True end offsets for table recovery: the embedded Tansu broker answers ListOffsets(latest) with the last
   batch's base offset + 1, so faust stopped recovering a changelog early after a multi-record batch and a
   table came back short. Recovery now asks `streams.lag.true_end_offsets`, which reads the last batch; on
@@ -26,15 +21,12 @@ import time
 from collections.abc import Mapping
 
 import aiokafka
-from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as driver
-from faust.types import TP, Message
-from mode import ServiceT
+from faust.types import TP
 
 from streams.worker.rewind import describe, true_ends, went_back
 
 DEFAULT_FETCH_MAX_WAIT_MS = 10
-_YIELD_EVERY = 100  # records delivered between event-loop turns, as in faust
 
 log = logging.getLogger(__name__)
 
@@ -78,56 +70,6 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
 class _Consumer(driver.Consumer):
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-    async def _drain_messages(self, fetcher: ServiceT) -> None:
-        """faust's fetch loop (`Consumer._drain_messages`), one `wait_first` per fetch (see the module doc).
-
-        The fetch itself stays outside the wait, as in faust: a rebalance first waits until no fetch is in
-        flight (`wait_for_stopped_flow`) and then seeks, and a fetch cancelled half-way in the consumer
-        thread would move the position past records no one receives (measured: a fresh worker joining into
-        traffic lost the first ~300 records of a partition). A rebalance (`suspend_flow`), a stop or a crash
-        still interrupts the delivery at once: the rest of the fetch is left unread, as faust leaves it, and
-        read again from the committed offsets.
-        """
-        try:
-            while not (self._stopped.is_set() or fetcher._stopped.is_set()):  # type: ignore[attr-defined]  # noqa: SLF001
-                self.diag.set_flag(CONSUMER_FETCHING)
-                generation = self.app.consumer_generation_id
-                fetched = [record async for record in self.getmany(timeout=1.0)]
-                await asyncio.sleep(0)  # an empty fetch may return at once: let the loop turn
-                if fetched and not self.should_stop:
-                    await self.wait_first(self._deliver(fetched, generation), self.suspend_flow.wait())
-                self.diag.unset_flag(CONSUMER_FETCHING)
-        except self.consumer_stopped_errors:
-            if not self.transport.app.should_stop:
-                raise
-            self.log.info("Broker stopped consumer, shutting down...")
-        except asyncio.CancelledError:
-            if not self.transport.app.should_stop:
-                raise
-        finally:
-            self.diag.unset_flag(CONSUMER_FETCHING)
-
-    async def _deliver(self, fetched: list[tuple[TP, Message]], generation: int) -> None:
-        """One fetch's records to their streams, with faust's per-record bookkeeping."""
-        read = self._read_offset
-        acks_enabled_for = self.app.topics.acks_enabled_for
-        commit_every = self._commit_every
-        for number, (tp, message) in enumerate(fetched, 1):
-            if self.app.consumer_generation_id != generation:
-                return  # a rebalance began: faust's getmany stops here too
-            offset, last = message.offset, read[tp]
-            if last is not None and offset < last:
-                continue  # read already: faust drops it too
-            if last and offset - last > 1 and acks_enabled_for(message.topic):
-                await self._add_gap(tp, last + 1, offset)  # offsets never seen (compacted, aborted)
-            if commit_every is not None and self._n_acked >= commit_every:
-                self._n_acked = 0
-                await self.commit()
-            await self.callback(message)
-            read[tp] = offset
-            if number % _YIELD_EVERY == 0:  # a large fetch must not hold the loop (health checks, agents)
-                await asyncio.sleep(0)
 
 
 class Transport(driver.Transport):
