@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 ErrorPolicy = Callable[[EventT, RejectReason, str, str], Any]
 Handler = Callable[[EventT], Awaitable[Awaitable[Any] | None]]
 
+RESEEK_S = 1.0  # how often open holes are looked at (each is sought again every InOrder.reseek_s)
 BROKER_PROBE_S = 2.0  # how often `/readyz` learns whether the broker answers (`streams.worker.probe`)
 
 
@@ -383,6 +384,18 @@ def build_app(
             await pipeline.rewind.check()  # the broker is back: did it come back without our records?
 
     app.timer(BROKER_PROBE_S, name="broker_probe")(supervisor.timer("broker_probe", probe_broker))
+
+    async def reseek_holes() -> None:
+        """Seek again where a hole is still open (`InOrder.stuck`): a re-read must come even when nothing
+        else arrives on its partition."""
+        held = app.consumer.assignment()
+        for order in orders:
+            for tp, offset in order.stuck().items():
+                if tp in held:
+                    log.info("%s: still waiting for offset %d; reading again from there", tp, offset)
+                    await app.consumer.seek(tp, offset)
+
+    app.timer(RESEEK_S, name="reseek_holes")(supervisor.timer("reseek_holes", reseek_holes))
 
     async def close_probe(_app: faust.App, **_: Any) -> None:
         await probe.close()

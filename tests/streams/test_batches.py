@@ -71,10 +71,16 @@ def test_the_rules_resume_from_their_state_and_partitions_given_away_are_forgott
     assert offsets(order.admit(records(A, 50)).process) == [50]
 
 
-def test_by_default_every_stale_arrival_seeks_again() -> None:
-    order = InOrder()
+def test_stale_arrivals_seek_again_at_most_every_reseek_interval() -> None:
+    clock = Clock()
+    order = InOrder(clock=clock, reseek_s=0.0)
     order.admit(records(A, 0))
     assert [order.admit(records(A, n)).seek for n in (3, 4)] == [{A: 1}, {A: 1}]
+    throttled = InOrder(clock=clock)  # the default: a seek restarts the fetch, so not on every arrival
+    throttled.admit(records(A, 0))
+    assert [throttled.admit(records(A, n)).seek for n in (3, 4)] == [{A: 1}, {}]
+    clock.now = 2.0
+    assert throttled.admit(records(A, 5)).seek == {A: 1}
 
 
 def test_records_left_out_during_a_rebalance_are_read_again_when_the_partition_comes_back() -> None:
@@ -86,3 +92,17 @@ def test_records_left_out_during_a_rebalance_are_read_again_when_the_partition_c
     assert not later.process and later.seek == {A: 10}, "the next record must not start the partition"
     again = order.admit(records(A, 10, 11, 12, 13))  # read again from the committed offset
     assert offsets(again.process) == [10, 11, 12, 13] and not again.done
+
+
+def test_an_open_hole_is_sought_again_on_the_clock_even_when_nothing_arrives() -> None:
+    clock = Clock()
+    order = InOrder(clock=clock, reseek_s=1.0)
+    order.admit(records(A, 0, 1))
+    assert order.admit(records(A, 5)).seek == {A: 2}  # the hole opens: sought at once
+    assert order.stuck() == {}, "not again within the interval"
+    clock.now = 1.0
+    assert order.stuck() == {A: 2}, "the re-read was dropped and nothing else came: seek again"
+    assert order.stuck() == {}
+    order.admit(records(A, 2, 3, 4, 5))
+    clock.now = 5.0
+    assert order.stuck() == {}, "a filled hole is not sought"
