@@ -38,7 +38,7 @@ from streams.metrics import PipelineMetrics
 from streams.producer import REPLAY_DELIVER_HEADER, REPLAY_HEADER
 from streams.settings import SalvoSettings
 from streams.sources import FeedItem, event_time
-from streams.worker.batches import BatchHandler, InOrder, batch_agent, positions
+from streams.worker.batches import RESEEK_S, BatchHandler, InOrder, batch_agent, positions
 from streams.worker.probe import BrokerProbe
 from streams.worker.rewind import Rewind, behind, describe
 from streams.worker.rules import RulesStage
@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 ErrorPolicy = Callable[[EventT, RejectReason, str, str], Any]
 Handler = Callable[[EventT], Awaitable[Awaitable[Any] | None]]
 
-RESEEK_S = 1.0  # how often open holes are looked at (each is sought again every InOrder.reseek_s)
 BROKER_PROBE_S = 2.0  # how often `/readyz` learns whether the broker answers (`streams.worker.probe`)
 
 

@@ -42,6 +42,7 @@ from faust.types import TP, EventT
 log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[Sequence[EventT]], Awaitable[None]]
+RESEEK_S = 2.0  # the least time between two seeks back to one hole (see the module doc)
 
 
 @dataclass
@@ -58,7 +59,7 @@ class InOrder:
     """The next offset each partition must deliver, for one agent."""
 
     accept_after_s: float = 30.0
-    reseek_s: float = 2.0
+    reseek_s: float = RESEEK_S
     clock: Callable[[], float] = time.monotonic
     expected: dict[TP, int] = field(default_factory=dict)
     _holes: dict[TP, tuple[int, float, float]] = field(default_factory=dict)  # offset, first seek, last seek
@@ -170,14 +171,15 @@ async def channel_batches(
         while len(batch) < batch_max and not queue.empty():
             batch.append(queue.get_nowait())
         held = consumer.assignment()
+        kept = []
         for event in batch:
-            if event.message.tp not in held:
+            if event.message.tp in held:
+                consumer.track_message(event.message)
+                kept.append(event)
+            else:
                 order.left_out(event.message.tp, event.message.offset)
-        batch = [event for event in batch if event.message.tp in held]
-        for event in batch:
-            consumer.track_message(event.message)
-        if batch:
-            yield batch
+        if kept:
+            yield kept
 
 
 def batch_agent(

@@ -1,4 +1,4 @@
-"""Faust's aiokafka transport with two corrections, and a quieter producer log.
+"""Faust's aiokafka transport with its corrections, and a quieter producer log.
 
 - The fetch wait: faust's aiokafka driver builds the worker's consumer with `fetch_max_wait_ms=1500` and no
   setting to change it. On a broker that holds a fetch for the whole wait when little data is there, every
@@ -8,6 +8,8 @@
   batch's base offset + 1, so faust stopped recovering a changelog early after a multi-record batch and a
   table came back short. Recovery now asks `streams.lag.true_end_offsets`, which reads the last batch; on
   Apache Kafka that changes nothing. This is what lets the embedded broker run with default batching.
+- A broker that lost records (`streams.worker.rewind`): a committed offset past its partition's true end is
+  read from the beginning, and no offset is committed while the worker checks a returning broker.
 
 The transport is registered under the URL scheme `salvo://` through faust's own extension point (the
 `faust.transports` entry point in pyproject.toml), so nothing else in faust changes.
