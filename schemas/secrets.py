@@ -118,9 +118,9 @@ def mask_url(url: str) -> str:
     `https://hooks.slack.com/services/T0…/****`.
     """
     parts = urlsplit(url)
-    origin = f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-    if parts.hostname and ":" in parts.hostname:
-        origin = f"{parts.scheme}://[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    origin = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
     segments = [segment for segment in parts.path.split("/") if segment]
     shown = segments[:1] if len(segments) > 1 else []
     hidden = segments[len(shown):]

@@ -41,7 +41,7 @@ def reserved_topic(topic: str) -> str | None:
     """
     if _INTERNAL_TOPIC.search(topic):
         return "a Kafka or Faust internal topic"
-    if any(topic == name or topic.endswith(name) for name in RESERVED_TOPICS):
+    if any(topic.endswith(name) for name in RESERVED_TOPICS):  # the name itself, or under a prefix
         return "one of Salvo's own topics"
     if re.split(r"[._-]", topic)[-1].lower() in _RESERVED_WORDS:
         return "named like one of Salvo's own topics"
