@@ -48,14 +48,21 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
             return await super()._highwaters(partitions)
         return await asyncio.to_thread(true_ends, self._servers(), partitions)
 
-    async def seek_to_committed(self) -> Mapping[TP, int]:
-        committed = {tp: offset for tp, offset in (await super().seek_to_committed()).items() if offset is not None}
+    async def seek_to_committed(self) -> Mapping[TP, int | None]:
+        """faust's answer, with a committed offset past its partition's end read from the beginning.
+
+        Every partition stays in the answer, None where nothing (or nothing valid) is committed: faust then
+        forgets its read offset there. Left out, a stale read offset from before the rebalance made faust drop
+        the records read again below it.
+        """
+        found = await super().seek_to_committed()
+        committed = {tp: offset for tp, offset in found.items() if offset is not None}
         lost = went_back(committed, await asyncio.to_thread(true_ends, self._servers(), committed))
         if lost:
             log.warning("committed offsets past the end of their partitions (the broker lost records): %s; "
                         "reading them from the beginning", describe(lost))
             await self.seek_to_beginning(*lost)
-        return {tp: offset for tp, offset in committed.items() if tp not in lost}
+        return {**found, **dict.fromkeys(lost)}
 
     async def commit(self, offsets: Mapping[TP, int]) -> bool:
         rewind = getattr(getattr(self.app, "salvo", None), "rewind", None)
