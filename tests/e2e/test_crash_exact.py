@@ -14,7 +14,8 @@ The replay is paced (`--speed` chosen so it lasts `replay_s` of wall time) rathe
 catches up with a month in seconds, and a kill after that tests a restart, not a crash mid-processing. A
 restarted worker processes again 4–17 s after the kill (Tansu's group join waits on the 6 s session timeout),
 so the pace leaves room for about one restart per kill slot. Each run writes `report.txt` (summary, findings,
-timeline) beside the worker and replay logs in its tmp dir, pass or fail.
+timeline) and `topic-*.txt` (every record of the raw, events and alerts topics) beside the worker and replay
+logs in its tmp dir, pass or fail.
 
 `make test` runs the short case on the committed sample; `make chaos` runs 3 seeds × 10 kills on the team's
 full strike file (skipped without ../shared), plus a no-kill control that tells a crash defect from a
@@ -34,6 +35,7 @@ from tests.e2e.timeline import (
     Feed,
     KillPlan,
     StartWorker,
+    dump_topics,
     summary_line,
     topic_findings,
     webhook_findings,
@@ -64,6 +66,7 @@ async def assert_exact_under_kills(
         print(f"\n{line}")
     report = f"{line}\n{topic.details()}\n{webhook.details()}\ntimeline:\n{result.timeline.render()}"
     (logs / "report.txt").write_text(report + "\n")  # kept beside the worker and replay logs, pass or fail
+    dump_topics(settings, logs, ("strikes.raw", "events.classified", "alerts"))
 
     # The test's own validity: every kill hit a worker that was processing.
     assert len(result.kills) == plan.kills, report
@@ -83,6 +86,20 @@ async def test_the_sample_under_three_kills_delivers_exactly_the_backtest_versio
     # 73 days, 269 rows, 133 alert versions, played in 36 s: one kill in each 12 s slot.
     await assert_exact_under_kills(
         salvo_settings, start_worker, tmp_path, capsys, Feed(SAMPLE), KillPlan(seed=20250701, kills=3, replay_s=36),
+    )
+
+
+async def test_a_worker_killed_before_its_first_commit_loses_no_item(
+    salvo_settings: SalvoSettings, start_worker: StartWorker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Seed 3's first kill is due before the first worker produces, so it lands at most 0.2 s after its first
+    # event: mostly before faust's first commit (every 2.8 s), while the replay goes on, so the next worker
+    # finds no committed offset on the raw topic. Without `seek_to_committed`'s seek to the beginning, it
+    # started past the items that arrived in between: 110 and 28 of 133 versions lost in 2 of 2 runs of this
+    # case (1 of 2 with the default 2 s grace), 10 lost and 8 altered in 4 of 6 runs of `make chaos`'s seed 3.
+    await assert_exact_under_kills(
+        salvo_settings, start_worker, tmp_path, capsys, Feed(SAMPLE),
+        KillPlan(seed=3, kills=3, replay_s=36, max_grace_s=0.2),
     )
 
 
