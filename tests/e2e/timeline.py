@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -525,7 +525,7 @@ def webhook_findings(expected: list[Alert], deliveries: list[Received], log: lis
     return found
 
 
-def dump_topics(settings: SalvoSettings, logs: Path, names: Iterable[str]) -> None:
+def dump_topics(settings: SalvoSettings, logs: Path, names: Sequence[str]) -> None:
     """Write every data record of these topics to `topic-NAME.txt` in `logs`: one line per record with its
     position and the payload's id and times (ticks left out).
 
