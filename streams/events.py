@@ -13,6 +13,7 @@ from streams.classify import normalise_region
 from streams.weapons import classify_weapon
 
 _SUBTYPE = {"drone": "drone_strike", "missile": "missile_strike"}
+RECONNAISSANCE = "reconnaissance"  # the sub-type of a report of reconnaissance drones: rules leave them out
 
 
 def news_event(
@@ -70,10 +71,12 @@ def strike_event(
     title = f"{report.model}: {launched if launched is not None else 'unknown number'} launched"
     if report.destroyed is not None:
         title += f", {report.destroyed} destroyed"
-    subtype = _SUBTYPE.get(weapon.kind)
+    subtypes = [_SUBTYPE[weapon.kind]] if weapon.kind in _SUBTYPE else []
+    if weapon.reconnaissance:
+        subtypes.append(RECONNAISSANCE)
     return ClassifiedEvent(
         category="attack",
-        subtypes=[subtype] if subtype else [],
+        subtypes=subtypes,
         confidence=1.0,
         lang="en",
         evidence=[

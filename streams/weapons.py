@@ -21,16 +21,18 @@ _EXTRA = {"фенікс": "UAV", "картограф": "UAV", "привет-82":
 
 @dataclass(frozen=True)
 class Weapon:
-    """What a model name means for the counts: drones or missiles, and which missile class."""
+    """What a model name means for the counts: drones or missiles, which missile class, and whether the drone
+    only watches (a reconnaissance drone shot down is not part of an attack's salvo)."""
 
     kind: WeaponKind
     missile_class: MissileClass | None = None
+    reconnaissance: bool = False
 
 
-def _weapon_of(category: str) -> Weapon:
+def _weapon_of(category: str, use: str = "") -> Weapon:
     category = category.lower()
     if category == "uav":
-        return Weapon("drone")
+        return Weapon("drone", reconnaissance=use.strip().lower() == "reconnaissance")
     if "ballistic" in category:
         return Weapon("missile", "ballistic")
     if "cruise" in category:
@@ -46,7 +48,8 @@ def _weapon_of(category: str) -> Weapon:
 def _table() -> dict[str, Weapon]:
     text = files("streams").joinpath("data/missiles_and_uavs.csv").read_text(encoding="utf-8")
     table = {
-        row["model"].strip().lower(): _weapon_of(row["category"]) for row in csv.DictReader(text.splitlines())
+        row["model"].strip().lower(): _weapon_of(row["category"], row["type"])
+        for row in csv.DictReader(text.splitlines())
     }
     table.update({model: _weapon_of(category) for model, category in _EXTRA.items()})
     return table
@@ -63,7 +66,7 @@ def classify_weapon(model: str) -> Weapon:
     if known:
         return known[0]
     if any(word in key for word in ("uav", "drone", "shahed", "geran")):
-        return Weapon("drone")
+        return Weapon("drone", reconnaissance="reconnaissance" in key)
     if "missile" in key:
         return Weapon("missile", "ballistic" if "ballistic" in key else "other")
     return Weapon("other")
