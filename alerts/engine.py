@@ -6,7 +6,8 @@ which is how a batch knows what it changed. The engine never reads the clock: th
 order give the same alerts, byte for byte, live, replayed or backtested.
 
 Keys: `wm` (per-origin watermark, see `alerts.watermark`), `idx|RULE` (groups holding state, and until
-when), `inc|RULE|GROUP` (open incident), `cd|RULE|GROUP` (last firing, for cooldowns), `bk|RULE|GROUP` (span of
+when), `nt|RULE|NIGHT` (a night's tally and its incident, see `alerts.nights`), `inc|RULE|GROUP` (open
+incident), `cd|RULE|GROUP` (last firing, for cooldowns), `bk|RULE|GROUP` (span of
 bucket starts), `w|RULE|GROUP|BUCKET` (window aggregate), `ep|RULE|GROUP` (firing window episode),
 `abs|RULE|GROUP` (absence: last seen, firing alert), `seen|HOUR` and `seen` (digests of applied events per hour
 of event time and the hours kept, see `alerts.dedup`).
@@ -21,12 +22,13 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from alerts import dedup, incidents, watermark, windows
-from alerts.messages import AlertDraft, render
+from alerts import dedup, incidents, nights, watermark, windows
+from alerts.messages import AlertDraft, number, render
 from alerts.metrics import AlertMetrics
 from alerts.rules import (
     AbsenceRule,
     MatchRule,
+    NightRule,
     Rule,
     RuleSet,
     SpikeRule,
@@ -84,6 +86,7 @@ class RuleEngine:
         self.hold = int(start_hold.total_seconds())
         self.dedup_horizon = int(dedup_horizon.total_seconds())
         self.metrics = metrics
+        self.nights = {rule.id: rule for rule in rules if isinstance(rule, NightRule)}
 
     # -- watermark ----------------------------------------------------------------------------------
     @property
@@ -122,6 +125,8 @@ class RuleEngine:
             elif rule.filters.accepts(event):
                 if isinstance(rule, ThresholdRule | MatchRule):
                     out += self._incident(rule, event, t)
+                elif isinstance(rule, NightRule):
+                    out += self._night(rule, event, t)
                 else:
                     out += self._window(rule, event, t)
         return Outcome(alerts=self._counted(out))
@@ -172,7 +177,7 @@ class RuleEngine:
         tolerance = int(rule.tolerance.total_seconds())
         report = {"id": event.id, "source": event.url or event.source,
                   "ingested": windows.epoch(event.ingested_at), "event": event.model_dump(mode="json")}
-        out = []
+        out: list[tuple[Alert, bool]] = []
         for group in windows.group_keys(event, rule.group_by):
             key = f"inc|{rule.id}|{group}"
             current = self.state.get(key)
@@ -187,21 +192,90 @@ class RuleEngine:
                 continue
             opened = incidents.open_incident(rule_id=rule.id, group_key=group, t=t, severity=severity,
                                              value=value, event=report)
+            opened["muted"] = self._inhibited(rule, group, t)
             self.state[key] = opened
             self.state[f"cd|{rule.id}|{group}"] = {"at": t, "severity": severity}
             self._index(rule.id, group, t + max(tolerance, int(rule.cooldown.total_seconds())))
             out.append(self._incident_alert(rule, group, opened, "firing"))
-        return out
+        return [alert for alert, muted in out if not muted]
 
     def _incident_alert(self, rule: ThresholdRule | MatchRule, group: str, inc: dict[str, Any],
-                        status: str) -> Alert:
+                        status: str) -> tuple[Alert, bool]:
+        """The alert of an incident version, and whether a night incident mutes it."""
         best = ClassifiedEvent.model_validate(inc["best"]["event"])
         threshold = rule.threshold if isinstance(rule, ThresholdRule) else None
         return render(rule, AlertDraft(
             id=inc["id"], version=inc["version"], status=status, severity=inc["severity"], group=group,
             value=inc["value"], threshold=threshold, starts_at=inc["anchor"], ends_at=None, event=best,
             facts=best.facts, event_ids=inc["event_ids"], sources=inc["sources"],
-            first_ingested=inc["first_ingested"]))
+            first_ingested=inc["first_ingested"])), bool(inc.get("muted"))
+
+    # -- nights: one incident per attack night across its reports -----------------------------------
+    def _night(self, rule: NightRule, event: ClassifiedEvent, t: int) -> list[Alert]:
+        """Add a report to its night's tally; the night's incident version, when one is due."""
+        size = int(rule.window.size.total_seconds())
+        start = windows.window_starts(t, rule.window)[0]
+        key = f"nt|{rule.id}|{start}"
+        prior = self.state.get(key)
+        if prior is None:
+            self._index(rule.id, str(start), start + size)
+        tally = nights.add(rule, prior or nights.new_tally(start, start + size), event, t,
+                           windows.epoch(event.ingested_at))
+        night = nights.figures(rule, tally)
+        history = [nights.figures(rule, self.state.get(f"nt|{rule.id}|{start - i * size}"))
+                   for i in range(1, max((tr.baseline or 0 for tr in rule.triggers), default=0) + 1)]
+        found = [m for trigger in rule.triggers
+                 if (m := nights.met(trigger, night, history[:trigger.baseline or 0])) is not None]
+        fired = tally["fired"]
+        status = None
+        if found:
+            severity = max((m.severity for m in found), key=SEVERITY_RANK.__getitem__)
+            if fired is None:
+                status = "firing"
+                fired = {"id": incidents.alert_id(rule.id, "all", start), "version": 1, "severity": severity}
+            else:
+                higher = SEVERITY_RANK[severity] > SEVERITY_RANK[fired["severity"]]
+                if nights.changed(rule, fired["sent"], higher, night):
+                    status = "updated"
+                    fired = {**fired, "version": fired["version"] + 1,
+                             "severity": severity if higher else fired["severity"]}
+        if status is not None:
+            fired = {**fired, "sent": nights.sent_figures(night), "event": event.model_dump(mode="json"),
+                     "met": [vars(m) for m in found]}
+            tally["fired"] = fired
+        self.state[key] = tally
+        return [] if status is None else [self._night_alert(rule, tally, status)]
+
+    def _night_alert(self, rule: NightRule, tally: dict[str, Any], status: str) -> Alert:
+        fired = tally["fired"]
+        night = nights.figures(rule, tally)
+        lead = max(fired["met"], key=lambda m: (SEVERITY_RANK[m["severity"]], m["value"] / max(m["level"], 1)))
+        why = "; ".join(f"{m['trigger']}: {m['value']} {m['fact']} "
+                        f">= {number(m['level'])} ({m['severity']})" for m in fired["met"])
+        facts = {"drones": night.drones or None, "missiles": night.missiles or None,
+                 "missile_classes": night.missile_classes, "regions": night.regions[:32],
+                 "regions_count": night.regions_count or None}
+        event = ClassifiedEvent.model_validate(fired["event"])
+        return render(rule, AlertDraft(
+            id=fired["id"], version=fired["version"], status=status, severity=fired["severity"], group="all",
+            value=lead["value"], threshold=lead["level"], starts_at=tally["start"],
+            ends_at=tally["end"] if status == "resolved" else None, event=event,
+            facts=event.facts.model_validate(facts), event_ids=tally["event_ids"], sources=tally["sources"],
+            first_ingested=tally["first_ingested"], window=(tally["start"], tally["end"]),
+            why=f"{why}; {len(tally['event_ids'])} report(s), first at {windows.utc(tally['first_at']).isoformat()}, "
+                f"latest at {windows.utc(tally['latest_at']).isoformat()}."))
+
+    def _inhibited(self, rule: Rule, group: str, t: int) -> bool:
+        """True when a night incident named in `rule.inhibited_by` fired for the night of `t` and covers `group`
+        (a region it counts, or any group of a rule that is not per region)."""
+        for night_id in rule.inhibited_by:
+            night_rule = self.nights[night_id]
+            start = windows.window_starts(t, night_rule.window)[0]
+            tally = self.state.get(f"nt|{night_id}|{start}")
+            if tally is not None and tally["fired"] is not None and (
+                    getattr(rule, "group_by", "all") != "region" or group in tally["regions"]):
+                return True
+        return False
 
     # -- windows: window and spike rules --------------------------------------------------------------
     def _window(self, rule: WindowRule | SpikeRule, event: ClassifiedEvent, t: int) -> list[Alert]:
@@ -253,7 +327,7 @@ class RuleEngine:
         ep = self.state.get(key)
         out: list[Alert] = []
         if ep is not None and start >= ep["until"]:
-            out.append(self._resolve_episode(rule, group, ep))
+            out += self._resolve_episode(rule, group, ep)
             ep = None
         if ep is not None:
             grown = {**ep, "until": max(ep["until"], end), "agg": agg if value > ep["value"] else ep["agg"],
@@ -262,34 +336,38 @@ class RuleEngine:
             if higher:
                 grown.update(severity=severity, version=ep["version"] + 1, event=event.model_dump(mode="json"))
             self.state[key] = grown
-            return [self._episode_alert(rule, group, grown, "updated")] if higher else []
+            return self._episode_alert(rule, group, grown, "updated") if higher else []
         if incidents.in_cooldown(self.state.get(f"cd|{rule.id}|{group}"), start, severity,
                                  int(rule.cooldown.total_seconds())):
             return out
         ep = {"id": incidents.alert_id(rule.id, group, start), "version": 1, "severity": severity,
               "start": start, "until": end, "value": value, "threshold": threshold, "agg": agg,
-              "event": event.model_dump(mode="json")}
+              "event": event.model_dump(mode="json"), "muted": self._inhibited(rule, group, windows.epoch(
+                  event.occurred_at))}
         self.state[key] = ep
         self.state[f"cd|{rule.id}|{group}"] = {"at": start, "severity": severity}
-        return [*out, self._episode_alert(rule, group, ep, "firing")]
+        return [*out, *self._episode_alert(rule, group, ep, "firing")]
 
-    def _resolve_episode(self, rule: WindowRule | SpikeRule, group: str, ep: dict[str, Any]) -> Alert:
+    def _resolve_episode(self, rule: WindowRule | SpikeRule, group: str, ep: dict[str, Any]) -> list[Alert]:
         """End an episode: its `resolved` version, with the state removed."""
         del self.state[f"ep|{rule.id}|{group}"]
         return self._episode_alert(rule, group, {**ep, "version": ep["version"] + 1}, "resolved")
 
     def _episode_alert(self, rule: WindowRule | SpikeRule, group: str, ep: dict[str, Any],
-                       status: str) -> Alert:
+                       status: str) -> list[Alert]:
+        """The episode's version, or none when a night incident mutes the episode (`inhibited_by`)."""
+        if ep.get("muted"):
+            return []
         agg = ep["agg"]
         event = ClassifiedEvent.model_validate(ep["event"])
         facts: dict[str, Any] = {"regions": agg["regions"][:32], "regions_count": len(agg["regions"]),
                                  "drones": agg["drones"] or None, "missiles": agg["missiles"] or None}
-        return render(rule, AlertDraft(
+        return [render(rule, AlertDraft(
             id=ep["id"], version=ep["version"], status=status, severity=ep["severity"], group=group,
             value=ep["value"], threshold=ep["threshold"], starts_at=ep["start"],
             ends_at=ep["until"] if status == "resolved" else None, event=event,
             facts=event.facts.model_validate(facts), event_ids=agg["event_ids"], sources=agg["sources"],
-            first_ingested=agg["first_ingested"], window=(ep["start"], ep["until"])))
+            first_ingested=agg["first_ingested"], window=(ep["start"], ep["until"])))]
 
     # -- closing: what the watermark has passed -------------------------------------------------------
     def _index(self, rule_id: str, group: str, expires: int) -> None:
@@ -325,6 +403,8 @@ class RuleEngine:
         """How long past its end a bucket is kept: a spike's baseline needs its history."""
         if isinstance(rule, SpikeRule):
             return int(rule.window.hop.total_seconds()) * rule.baseline
+        if isinstance(rule, NightRule):
+            return int(rule.window.size.total_seconds()) * max((t.baseline or 0 for t in rule.triggers), default=0)
         return 0
 
     def _close_group(self, rule: Rule, group: str, mark: int) -> list[Alert]:
@@ -336,11 +416,30 @@ class RuleEngine:
         elif isinstance(rule, WindowRule | SpikeRule):
             ep = self.state.get(f"ep|{rule.id}|{group}")
             if ep is not None and ep["until"] <= mark:
-                out.append(self._resolve_episode(rule, group, ep))
+                out += self._resolve_episode(rule, group, ep)
             self._drop_buckets(rule, group, mark - self._retention(rule))
+        elif isinstance(rule, NightRule):
+            out += self._close_night(rule, group, mark)
         cd = self.state.get(f"cd|{rule.id}|{group}")
         if cd is not None and cd["at"] + int(rule.cooldown.total_seconds()) < mark:
             del self.state[f"cd|{rule.id}|{group}"]
+        return out
+
+    def _close_night(self, rule: NightRule, group: str, mark: int) -> list[Alert]:
+        """A night the watermark passed resolves its incident with the final figures; its tally stays while a
+        later night's spike needs it as history."""
+        key = f"nt|{rule.id}|{group}"
+        tally = self.state.get(key)
+        if tally is None or tally["end"] > mark:
+            return []
+        out = []
+        fired = tally["fired"]
+        if fired is not None and not fired.get("resolved"):
+            tally = {**tally, "fired": {**fired, "version": fired["version"] + 1, "resolved": True}}
+            self.state[key] = tally
+            out.append(self._night_alert(rule, tally, "resolved"))
+        if tally["end"] <= mark - self._retention(rule):
+            del self.state[key]
         return out
 
     def _drop_buckets(self, rule: WindowRule | SpikeRule, group: str, before: int) -> None:

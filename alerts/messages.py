@@ -33,6 +33,8 @@ class AlertDraft:
     sources: list[str]
     first_ingested: int | None
     window: tuple[int, int] | None = None
+    why: str | None = None
+    """The summary, when the rule explains itself (a night incident lists the triggers it met)."""
 
 
 def number(value: float | None) -> str:
@@ -64,8 +66,8 @@ def render(rule: Rule, draft: AlertDraft) -> Alert:
     """Build the `Alert` for a draft: title from the rule's template, summary from the rule's numbers."""
     title = rule.message.format_map(template_context(rule, draft))[:512]
     threshold = "" if draft.threshold is None else f" (threshold {number(draft.threshold)})"
-    summary = (f"{rule.kind} rule {rule.id}, group {draft.group}: value {number(draft.value)}{threshold}; "
-               f"{len(draft.event_ids)} report(s).")
+    summary = draft.why or (f"{rule.kind} rule {rule.id}, group {draft.group}: value {number(draft.value)}"
+                            f"{threshold}; {len(draft.event_ids)} report(s).")
     # A silent feed is about the feed, not about the last story it carried: no category, so category
     # filters (a talks desk) do not receive outage alerts.
     about_event = rule.kind != "absence"

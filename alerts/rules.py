@@ -55,6 +55,8 @@ class Filters(_Strict):
 
     category: list[Category] = []
     subtypes: list[str] = []
+    not_subtypes: list[str] = []
+    """Sub-types that exclude an event: `[reconnaissance]` keeps reports of reconnaissance drones out."""
     regions: list[str] = []
     lang: list[Lang] = []
     source: list[str] = []
@@ -65,14 +67,15 @@ class Filters(_Strict):
         return (
             (not self.category or event.category in self.category)
             and (not self.subtypes or bool(set(self.subtypes) & set(event.subtypes)))
+            and not set(self.not_subtypes) & set(event.subtypes)
             and (not self.regions or bool(set(self.regions) & set(event.facts.regions)))
             and (not self.lang or event.lang in self.lang)
-            and (not self.source or any(_source_is(event.source, s) for s in self.source))
+            and (not self.source or any(source_is(event.source, s) for s in self.source))
             and (not self.feed or event.feed in self.feed)
         )
 
 
-def _source_is(source: str, wanted: str) -> bool:
+def source_is(source: str, wanted: str) -> bool:
     """A source filter names a source or a prefix up to "/": "kpszsu" matches "kpszsu/posts/…"."""
     return source == wanted or source.startswith(wanted.rstrip("/") + "/")
 
@@ -109,6 +112,9 @@ class _Rule(_Strict):
     cooldown: Duration = timedelta(0)
     message: Annotated[str, Field(min_length=1, max_length=512)]
     filters: Filters = Filters()
+    inhibited_by: list[RuleId] = []
+    """Night rules whose incident mutes this rule's alerts about the same night and region (Alertmanager's
+    `inhibit_rules`): the night's incident already tells the story, with figures that add up."""
 
     @field_validator("message")
     @classmethod
@@ -123,12 +129,15 @@ class _Rule(_Strict):
         return message
 
 
-class _Levelled(_Rule):
+class Levels(_Strict):
+    """A severity at `threshold`, and higher ones at the levels of `escalate`."""
+
+    severity: Severity = "warning"
     threshold: float
     escalate: dict[Severity, float] = {}
 
     @model_validator(mode="after")
-    def _escalation_goes_up(self) -> _Levelled:
+    def _escalation_goes_up(self) -> Levels:
         for severity, value in self.escalate.items():
             if SEVERITY_RANK[severity] <= SEVERITY_RANK[self.severity] or value < self.threshold:
                 raise ValueError(f"escalate.{severity} must be a higher severity at a value >= threshold")
@@ -140,6 +149,10 @@ class _Levelled(_Rule):
             return None
         reached = [s for s, level in self.escalate.items() if value >= level]
         return max(reached + [self.severity], key=SEVERITY_RANK.__getitem__)  # type: ignore[return-value]
+
+
+class _Levelled(_Rule, Levels):
+    pass
 
 
 class ThresholdRule(_Levelled):
@@ -190,6 +203,51 @@ class SpikeRule(_Rule):
         return self
 
 
+class Trigger(Levels):
+    """One condition that makes a night an incident, named after what it detects ("missile-salvo").
+
+    `fact` is a figure of the whole night (`alerts.nights`). With `baseline`, the level is also at least
+    `factor` × the median of that figure over the `baseline` nights before: a spike against recent nights.
+    """
+
+    id: RuleId
+    fact: Literal["drones", "missiles", "weapons", "regions"]
+    require: dict[Literal["drones", "missiles"], float] = {}
+    baseline: Annotated[int, Field(ge=3, le=90)] | None = None
+    factor: Annotated[float, Field(gt=1.0)] = 2.0
+
+
+class NightRule(_Rule):
+    """Every attack report of one night (a tumbling `window`) as one incident, with figures that add up.
+
+    The incident fires when the first trigger is met and takes the highest severity any trigger reaches; a
+    new version goes out only when the severity rises or a figure grows by its `step`; it resolves, with the
+    final figures, when the watermark passes the night's end (`alerts.nights` says how sources are counted).
+    """
+
+    kind: Literal["night"]
+    window: WindowSpec
+    national: list[str]
+    """Sources whose reports are national totals: per weapon model, the highest of them counts, and rows of
+    other (regional) sources add up only for models no national source reported that night."""
+    triggers: Annotated[list[Trigger], Field(min_length=1)]
+    story_max: dict[Literal["drones", "missiles"], Annotated[int, Field(ge=1)]] = {"drones": 1500, "missiles": 200}
+    """The most a report with no weapon model (a news story) may give for one night: above it, a count is a
+    war's running total ("22,000 missiles since February"), not a night's, and is left out."""
+    step: dict[Literal["drones", "missiles", "regions"], Annotated[int, Field(ge=1)]] = {
+        "drones": 100, "missiles": 20, "regions": 4}
+    """How much a figure must grow since the last version sent for a new version to go out."""
+
+    @model_validator(mode="after")
+    def _tumbling_unique(self) -> NightRule:
+        if self.window.step is not None:
+            raise ValueError("a night is a tumbling window: remove window.step")
+        ids = [trigger.id for trigger in self.triggers]
+        if len(set(ids)) != len(ids):
+            raise ValueError("trigger ids must be unique")
+        return self
+
+
 class AbsenceRule(_Rule):
     """No event from a feed or source for `period`: a silent feed is an outage."""
 
@@ -224,7 +282,7 @@ class MatchRule(_Rule):
 
 
 Rule = Annotated[
-    ThresholdRule | WindowRule | SpikeRule | AbsenceRule | MatchRule, Field(discriminator="kind")
+    ThresholdRule | WindowRule | SpikeRule | AbsenceRule | MatchRule | NightRule, Field(discriminator="kind")
 ]
 
 
@@ -241,6 +299,11 @@ class RuleSet(_Strict):
             if rule.id in seen:
                 raise ValueError(f"duplicate rule id {rule.id!r}")
             seen.add(rule.id)
+        nights = {rule.id for rule in rules if isinstance(rule, NightRule)}
+        for rule in rules:
+            if set(rule.inhibited_by) - nights:
+                raise ValueError(f"rule {rule.id!r}: inhibited_by names no night rule: "
+                                 f"{sorted(set(rule.inhibited_by) - nights)}")
         return rules
 
     def __iter__(self) -> Iterator[Rule]:  # type: ignore[override]
@@ -279,7 +342,7 @@ def _line_of(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
     return lines.get(known, 1)
 
 
-_KINDS = {"threshold", "window", "spike", "absence", "match"}
+_KINDS = {"threshold", "window", "spike", "absence", "match", "night"}
 
 
 def parse_rules(text: str, *, path: str) -> RuleSet:

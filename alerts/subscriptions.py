@@ -27,6 +27,7 @@ class Verdict(StrEnum):
     SILENCED = "silenced"
     QUIET_HOURS = "quiet_hours"
     REPLAY = "replay"
+    RESOLVED_OFF = "resolved_off"
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ def match_filters(filters: Filters, alert: Alert) -> tuple[bool, list[str]]:
 def decide(
     subscription: Subscription, alert: Alert, silences: Iterable[Silence], now: datetime
 ) -> RouteDecision:
-    """The decision for one subscription: disabled, filtered, replay, silenced, quiet hours, or deliver.
+    """The decision for one subscription: disabled, filtered, resolved not wanted, replay, silenced, quiet
+    hours, or deliver.
 
     A replayed alert reaches nobody unless its replay was started with `--deliver`: rehearsals never page.
     """
@@ -95,6 +97,8 @@ def decide(
     matched, reasons = match_filters(subscription.filters, alert)
     if not matched:
         return decision(Verdict.FILTERED, reasons)
+    if alert.status == "resolved" and not subscription.wants_resolved:
+        return decision(Verdict.RESOLVED_OFF, ["resolved version, and send_resolved is off"])
     if alert.replay is not None and not alert.replay.deliver:
         return decision(Verdict.REPLAY, [f"replay {alert.replay.label} runs without --deliver"])
     silence = silencing(alert, silences, now=now)

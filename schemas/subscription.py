@@ -201,6 +201,10 @@ class Subscription(Contract):
     enabled: bool = True
     rate_per_minute: Annotated[int, Field(ge=1, le=6_000)] = 60
     description: Annotated[str, Field(max_length=512)] = ""
+    send_resolved: bool | None = None
+    """Whether `resolved` versions go out, as in Alertmanager; unset means the channel's default: yes for
+    Alertmanager (it needs them to end an alert), no for people's channels, where a night's final figures
+    would be one more message about the same attack."""
 
     @model_validator(mode="after")
     def _name_is_a_key(self) -> Subscription:
@@ -213,6 +217,11 @@ class Subscription(Contract):
     def channel(self) -> ChannelType:
         """The channel type, the key of the channel registry."""
         return self.target.type
+
+    @property
+    def wants_resolved(self) -> bool:
+        """`send_resolved`, or the channel's default when it is unset."""
+        return self.send_resolved if self.send_resolved is not None else self.channel == "alertmanager"
 
     def public(self) -> dict[str, Any]:
         """JSON for people (API, CLI): URLs masked with their host visible, other secrets hidden."""

@@ -37,6 +37,9 @@ Label = Annotated[list[str] | None, typer.Option("--label", help="Label NAME=VAL
 Quiet = Annotated[str | None, typer.Option("--quiet-hours", help="HH:MM-HH:MM local time, e.g. 22:00-07:00.")]
 QuietZone = Annotated[str, typer.Option("--quiet-tz", help="Time zone of the quiet hours.")]
 Rate = Annotated[int | None, typer.Option("--rate-per-minute", help="Per-receiver rate limit (default 60).")]
+Resolved = Annotated[bool | None, typer.Option(
+    "--send-resolved/--no-send-resolved",
+    help="Send resolved versions too (default: only to Alertmanager, as Alertmanager's own default).")]
 
 
 def _target(webhook: str | None, secret: str | None, slack: str | None, email: list[str] | None,
@@ -110,7 +113,7 @@ def add(
     alertmanager: Alertmanager = None, kafka: Kafka = None,
     category: Category = None, subtype: Subtype = None, min_severity: Severity = None, region: Region = None,
     rule: Rule = None, label: Label = None, quiet_hours: Quiet = None, quiet_tz: QuietZone = "Europe/Kyiv",
-    rate_per_minute: Rate = None,
+    rate_per_minute: Rate = None, send_resolved: Resolved = None,
     from_file: Annotated[Path | None, typer.Option("--file", help="Subscription JSON, not flags.")] = None,
     api_url: ApiUrl = None, api_token: ApiToken = None,
 ) -> None:  # fmt: skip
@@ -132,6 +135,8 @@ def add(
         }
         if rate_per_minute:
             body["rate_per_minute"] = rate_per_minute
+        if send_resolved is not None:
+            body["send_resolved"] = send_resolved
     created = ApiClient(api_url, api_token).call("POST", "/api/subscriptions", body=body)
     typer.echo(f"subscribed {created['name']} ({created['target']['type']})")
     if from_file is None and generated:
@@ -158,7 +163,7 @@ def update(
     alertmanager: Alertmanager = None, kafka: Kafka = None,
     category: Category = None, subtype: Subtype = None, min_severity: Severity = None, region: Region = None,
     rule: Rule = None, label: Label = None, quiet_hours: Quiet = None, quiet_tz: QuietZone = "Europe/Kyiv",
-    rate_per_minute: Rate = None,
+    rate_per_minute: Rate = None, send_resolved: Resolved = None,
     enabled: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
     api_url: ApiUrl = None, api_token: ApiToken = None,
 ) -> None:  # fmt: skip
@@ -177,6 +182,8 @@ def update(
         patch["rate_per_minute"] = rate_per_minute
     if enabled is not None:
         patch["enabled"] = enabled
+    if send_resolved is not None:
+        patch["send_resolved"] = send_resolved
     if not patch:
         typer.echo("nothing to change: give at least one option", err=True)
         raise typer.Exit(2)

@@ -10,7 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from alerts.exceptions import RuleFileError
-from alerts.rules import ThresholdRule, default_rules, load_rules
+from alerts.rules import NightRule, default_rules, load_rules
 from streams.cli import rules as rules_cli
 from tests.alerts.fixtures import event
 
@@ -27,9 +27,10 @@ def _expected(path: Path) -> tuple[int, str]:
 
 def test_the_shipped_rules_load_and_cover_every_kind() -> None:
     ruleset = default_rules()
-    assert {rule.kind for rule in ruleset} == {"threshold", "window", "spike", "absence", "match"}
-    salvo = next(r for r in ruleset if r.id == "large-drone-salvo")
-    assert isinstance(salvo, ThresholdRule)
+    assert {rule.kind for rule in ruleset} == {"night", "window", "absence", "match"}
+    night = next(r for r in ruleset if r.id == "attack-night")
+    assert isinstance(night, NightRule)
+    salvo = next(t for t in night.triggers if t.id == "large-drone-salvo")
     assert [salvo.severity_for(v) for v in (99, 100, 299, 300, 810)] == [
         None, "warning", "warning", "critical", "critical"]
 

@@ -20,7 +20,7 @@ Three figures, each printed in one table at the end of the module (`make bench`,
    stage can.
 
    *When the rules stage is done.* The last item is a sentinel: a 999-drone report (or story) that fires a new
-   `large-drone-salvo` alert (checked on the pure core first). events.classified has one partition and the
+   `attack-night` alert (checked on the pure core first). events.classified has one partition and the
    rules agent reads it in order, so the sentinel's alert on the `alerts` topic means every event before it
    went through the rules. This needs no metric name, no stage counter (the rewrite may count batches) and
    no committed offset: Faust commits every ~3 s, and only after flushing its producer, which with the
@@ -290,7 +290,7 @@ def news_items(shared: Path) -> list[NewsItem]:
 
 
 def sentinel(items: Sequence[FeedItem], tag: str) -> FeedItem:
-    """The last item: three days after the others, 999 drones, so it opens a new large-drone-salvo incident."""
+    """The last item: three days after the others, 999 drones, so it opens a new attack-night incident."""
     after = max(event_time(item) for item in items) + timedelta(days=3)
     if isinstance(items[0], NewsItem):
         return NewsItem(id=f"bench-sentinel-{tag}", source="salvo-bench", published_at=after,

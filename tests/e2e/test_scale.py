@@ -54,11 +54,11 @@ async def test_two_workers_share_the_partitions_and_deliver_each_alert_once(
                 producer.send(report)
         deadline = time.monotonic() + 90
         while len({i.body["alert"]["id"] for i in receiver.received
-                   if i.body["alert"]["rule_id"] == "large-drone-salvo"}) < 10 and time.monotonic() < deadline:
+                   if i.body["alert"]["rule_id"] == "attack-night"}) < 10 and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
         await asyncio.sleep(3)
     finally:
         await receiver.stop()
-    salvos = [i for i in receiver.received if i.body["alert"]["rule_id"] == "large-drone-salvo"]
+    salvos = [i for i in receiver.received if i.body["alert"]["rule_id"] == "attack-night"]
     assert sorted(i.body["alert"]["event_ids"][0] for i in salvos) == sorted(f"strike:{r.id}" for r in reports)
     assert receiver.duplicates == 0 and receiver.rejected == 0
