@@ -287,6 +287,7 @@ class ChaosRun:
         try:
             subscribe(self.settings, Subscription.model_validate({
                 "name": "crash-exact", "rate_per_minute": 6_000,  # rate limiting is not under test here
+                "send_resolved": True,  # every version the backtest gives must arrive, resolved ones too
                 "target": {"type": "webhook", "url": receiver.url, "secret": receiver.secret},
             }))
             with TopicWatch(self.settings, [topics.EVENTS, topics.ALERTS, topics.DELIVERY_LOG]) as watch:
