@@ -222,10 +222,12 @@ class RuleEngine:
         tally = nights.add(rule, prior or nights.new_tally(start, start + size), event, t,
                            windows.epoch(event.ingested_at))
         night = nights.figures(rule, tally)
-        history = [nights.figures(rule, self.state.get(f"nt|{rule.id}|{start - i * size}"))
-                   for i in range(1, max((tr.baseline or 0 for tr in rule.triggers), default=0) + 1)]
-        found = [m for trigger in rule.triggers
-                 if (m := nights.met(trigger, night, history[:trigger.baseline or 0])) is not None]
+
+        def history(nights_before: int) -> list[nights.Figures]:
+            return [nights.figures(rule, self.state.get(f"nt|{rule.id}|{start - i * size}"))
+                    for i in range(1, nights_before + 1)]
+
+        found = [m for trigger in rule.triggers if (m := nights.met(trigger, night, history)) is not None]
         fired = tally["fired"]
         status = None
         if found:
