@@ -86,6 +86,8 @@ class RuleEngine:
         self.hold = int(start_hold.total_seconds())
         self.dedup_horizon = int(dedup_horizon.total_seconds())
         self.metrics = metrics
+        if metrics:
+            metrics.watch_state(state)
         self.nights = {rule.id: rule for rule in rules if isinstance(rule, NightRule)}
 
     # -- watermark ----------------------------------------------------------------------------------
@@ -150,7 +152,7 @@ class RuleEngine:
             if isinstance(rule, AbsenceRule):
                 out += self._absence_check(rule, t)
         if self.metrics:
-            self.metrics.observe(watermark_delay=None if mark is None else t - mark, state_size=len(self.state))
+            self.metrics.observe(watermark_delay=None if mark is None else t - mark)
         return self._counted(out)
 
     def _moved(self, seen: dict[str, Any] | None, moved: dict[str, Any], mark: int | None) -> list[Alert]:
