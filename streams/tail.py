@@ -7,16 +7,26 @@ from schemas.delivery import DeliveryRecord
 from streams import topics
 from streams.reader import Record
 
-WATCHED = (topics.EVENTS, topics.ALERTS, topics.DELIVERY_LOG, topics.DEADLETTER)
+WATCHED = (topics.EVENTS, topics.EVENTS_LATE, topics.ALERTS, topics.DELIVERY_LOG, topics.DEADLETTER)
 _COLOURS = {"critical": "red", "warning": "yellow"}
 
 
-def _event(value: bytes) -> str:
-    event = ClassifiedEvent.model_validate_json(value)
+def _summary(event: ClassifiedEvent) -> str:
     facts = event.facts
     numbers = ", ".join(f"{name}={n}" for name, n in (("drones", facts.drones), ("missiles", facts.missiles)) if n)
     subtypes = "/".join(event.subtypes) or "-"
-    return f"[cyan]event[/]  {event.category:<9} {subtypes:<28} {numbers:<24} {event.title[:70]}"
+    return f"{event.category:<9} {subtypes:<28} {numbers:<24} {event.title[:70]}"
+
+
+def _event(value: bytes) -> str:
+    return f"[cyan]event[/]  {_summary(ClassifiedEvent.model_validate_json(value))}"
+
+
+def _late(value: bytes) -> str:
+    """A late event: it came behind the rules' watermark, so it counted in no window; its event time says why."""
+    event = ClassifiedEvent.model_validate_json(value)
+    return (f"[yellow]late[/]   {_summary(event)} occurred {event.occurred_at.isoformat()}, "
+            f"from {event.origin or event.feed}")
 
 
 def _alert(value: bytes) -> str:
@@ -39,7 +49,8 @@ def _dead(value: bytes) -> str:
     return f"[magenta]dead letter[/] {letter.topic}@{letter.offset} {letter.reason}: {letter.error[:100]}"
 
 
-_RENDERERS = {topics.EVENTS: _event, topics.ALERTS: _alert, topics.DELIVERY_LOG: _delivery, topics.DEADLETTER: _dead}
+_RENDERERS = {topics.EVENTS: _event, topics.EVENTS_LATE: _late, topics.ALERTS: _alert,
+              topics.DELIVERY_LOG: _delivery, topics.DEADLETTER: _dead}
 
 
 def render(record: Record) -> str | None:

@@ -216,13 +216,15 @@ def schemas_export(
 
 def tail(
     names: Annotated[
-        list[str] | None, typer.Argument(help="Topics: events.classified, alerts, deliveries.log, deadletter.")
+        list[str] | None, typer.Argument(
+            help="Topics: events.classified, events.late, alerts, deliveries.log, deadletter.")
     ] = None,
     idle: Annotated[float | None, typer.Option(help="Stop after this many quiet seconds (default: follow).")] = None,
     bootstrap_servers: Bootstrap = None,
     topic_prefix: Prefix = None,
 ) -> None:
-    """Follow the pipeline from the beginning of its topics: events, alerts, deliveries and dead letters."""
+    """Follow the pipeline from the beginning of its topics: events, late events, alerts, deliveries and dead
+    letters."""
     from streams.reader import TopicReader
     from streams.tail import WATCHED, render
 

@@ -87,7 +87,7 @@ def test_topics_create_reports_created_then_existing(salvo_settings: SalvoSettin
     assert f"{fresh.topic(topics.ALERTS)}\texists" in again.stdout
 
 
-def test_tail_shows_events_alerts_and_dead_letters(salvo_settings: SalvoSettings) -> None:
+def test_tail_shows_events_late_events_alerts_and_dead_letters(salvo_settings: SalvoSettings) -> None:
     from streams.producer import FeedProducer
 
     event = {
@@ -100,7 +100,11 @@ def test_tail_shows_events_alerts_and_dead_letters(salvo_settings: SalvoSettings
     with FeedProducer(salvo_settings) as producer:
         producer.send_raw(topics.EVENTS, json.dumps(event).encode())
         producer.send_raw(topics.ALERTS, json.dumps(alert).encode())
+        producer.send_raw(topics.EVENTS_LATE, json.dumps({**event, "origin": "strikes.raw/0"}).encode())
     run = salvo(salvo_settings, "tail", "--idle", "3")
     assert run.returncode == 0, run.stderr
     assert "drones=810" in run.stdout and "ALERT  critical large-drone-salvo v1 firing" in run.stdout
+    assert "late   attack" in run.stdout and "occurred 2025-09-07T09:30:00+03:00, from strikes.raw/0" in run.stdout
+    late = salvo(salvo_settings, "tail", "events.late", "--idle", "2")
+    assert late.returncode == 0 and "late   attack" in late.stdout and "ALERT" not in late.stdout
     assert salvo(salvo_settings, "tail", "news.raw", "--idle", "1").returncode == 2
