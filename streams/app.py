@@ -41,6 +41,7 @@ from streams.sources import FeedItem, event_time
 from streams.worker.batches import RESEEK_S, BatchHandler, InOrder, batch_agent, positions
 from streams.worker.probe import BrokerProbe
 from streams.worker.publish import Publisher
+from streams.worker.ready import announce_ready
 from streams.worker.rewind import Rewind, behind, describe
 from streams.worker.rules import RulesStage
 from streams.worker.sensor import FaustSensor
@@ -402,15 +403,18 @@ def build_app(
         await probe.close()
 
     app.on_before_shutdown.connect(close_probe)
-    add_health_routes(
-        app.web.web_app.router,
-        Readiness(
-            connected=lambda: app.producer.started and app.consumer.started and probe.reachable(),
-            assigned=lambda: bool(app.consumer.assignment()) and not app.rebalancing,
-            # not before a returning broker was checked for lost records (`streams.worker.rewind`)
-            recovered=lambda: app.tables.recovery.completed.is_set() and pipeline.rewind.clear.is_set(),
-        ),
+    readiness = Readiness(
+        connected=lambda: app.producer.started and app.consumer.started and probe.reachable(),
+        assigned=lambda: bool(app.consumer.assignment()) and not app.rebalancing,
+        # not before a returning broker was checked for lost records (`streams.worker.rewind`)
+        recovered=lambda: app.tables.recovery.completed.is_set() and pipeline.rewind.clear.is_set(),
     )
+    add_health_routes(app.web.web_app.router, readiness)
+
+    async def announce() -> None:
+        await announce_ready(readiness, settings)
+
+    app.task(announce)
 
     app.timer(settings.lag_interval_s, name="measure_lag")(supervisor.timer("measure_lag", pipeline.measure_lag))
 

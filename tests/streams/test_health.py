@@ -1,12 +1,16 @@
-"""`/healthz` and `/readyz` served by a real aiohttp server on a free port."""
+"""`/healthz` and `/readyz` served by a real aiohttp server on a free port, and a real worker's ready line."""
 
 from __future__ import annotations
 
+import time
+
 import aiohttp
+import httpx
 import pytest
 from aiohttp import web
 
 from streams.health import Readiness, add_health_routes
+from streams.settings import SalvoSettings
 
 
 class Flags:
@@ -69,3 +73,17 @@ def test_a_check_that_raises_means_not_ready(failing: str) -> None:
     report = Readiness(**checks).report()
     assert report[failing] is False
     assert sum(report.values()) == 2
+
+
+def test_a_worker_logs_one_ready_line_with_its_urls(salvo_settings: SalvoSettings, start_worker, tmp_path) -> None:
+    """At the default WARNING level too: the operator sees when the worker is up, and where."""
+    start_worker(salvo_settings)
+    log = tmp_path / "worker-0.log"
+    deadline = time.monotonic() + 60
+    while "salvo worker ready" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    lines = [line for line in log.read_text().splitlines() if "salvo worker ready" in line]
+    assert len(lines) == 1, lines
+    base = f"http://{salvo_settings.web_host}:{salvo_settings.web_port}"
+    assert f"{base}/readyz" in lines[0] and f"{base}/metrics" in lines[0] and f"{base}/api/openapi.json" in lines[0]
+    assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200, "ready when it says so"
