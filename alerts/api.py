@@ -23,7 +23,7 @@ from pydantic.json_schema import models_json_schema
 
 from alerts.channels.base import ChannelError
 from alerts.outbox import Outbox, OutboxState
-from alerts.silences import expire, new_silence, parse_duration
+from alerts.silences import check_matchers, expire, new_silence, parse_duration
 from alerts.subscriptions import route
 from schemas.alert import Alert
 from schemas.delivery import Matcher, Silence
@@ -46,6 +46,7 @@ class ApiBackend:
     :param send_test: sends one alert to one subscription through its real channel, no outbox.
     :param vet: refuses a subscription whose target may not be sent to (`alerts.egress.TargetPolicy.vet`),
         before anything is stored.
+    :param labels: the label names the worker's rules give their alerts, which silences may match on.
     """
 
     subscriptions: Mapping[str, Subscription]
@@ -56,6 +57,7 @@ class ApiBackend:
     redrive: Callable[[str], Awaitable[None]]
     send_test: Callable[[Subscription, Alert, datetime], Awaitable[None]]
     vet: Callable[[Subscription], Awaitable[None]]
+    labels: frozenset[str] = frozenset({"kind"})
     clock: Callable[[], datetime] = _utcnow
 
 
@@ -68,6 +70,7 @@ class SilenceRequest(pydantic.BaseModel):
     duration: str
     comment: str
     created_by: str = "salvo"
+    spanning: bool = False
 
 
 def _error(status: int, message: str, details: list[str] | None = None) -> web.Response:
@@ -245,12 +248,17 @@ class Api:
 
     async def create_silence(self, request: web.Request) -> web.Response:
         body = SilenceRequest.model_validate(await _json(request))
+        matchers = [Matcher.parse(text) for text in body.matchers]
+        problems = check_matchers(matchers, labels=self._b.labels)
+        if problems:
+            return _error(400, "invalid silence matchers", problems)
         silence = new_silence(
-            [Matcher.parse(text) for text in body.matchers],
+            matchers,
             duration=parse_duration(body.duration),
             comment=body.comment,
             created_by=body.created_by,
             now=self._b.clock(),
+            spanning=body.spanning,
         )
         await self._b.publish_silence(silence.id, silence)
         return web.json_response(silence.model_dump(mode="json"), status=201)

@@ -309,6 +309,10 @@ class RuleSet(_Strict):
     def __iter__(self) -> Iterator[Rule]:  # type: ignore[override]
         return iter(self.rules)
 
+    def label_names(self) -> frozenset[str]:
+        """Every label an alert of these rules can carry: each rule's `labels`, and `kind` (`alerts.messages`)."""
+        return frozenset({"kind", *(name for rule in self.rules for name in rule.labels)})
+
 
 def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> Any:
     """Turn a composed YAML node into plain data, remembering the line of every path for error messages."""

@@ -2,16 +2,28 @@
 
 Like Alertmanager's silences they never delete anything: a silenced delivery is logged as `silenced` with
 the silence id, so an operator can see what was muted and by whom.
+
+An alert can name several regions, where an Alertmanager label has one value. A silence is asked for with
+one place in mind ("the Kharkiv drill"), so `region=` and `region=~` match an alert only when every region
+it names matches: `region=Kharkiv` mutes an alert about Kharkiv, not the 810-drone night over nine regions
+that includes it. A silence that says `spanning` also mutes alerts that name other regions besides
+(measured before: `silence add --match region=Kharkiv` muted that night's critical alert for everyone).
+
+Matchers are checked when a silence is made (`check_matchers`): a misspelled name (`regoin=`) or a value no
+alert can have (`severity=urgent`) would otherwise mute nothing and look like it worked.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
+from typing import get_args
 
 from schemas.alert import Alert
+from schemas.base import Category
 from schemas.delivery import Matcher, Silence
 
 
@@ -31,23 +43,61 @@ def alert_values(alert: Alert, name: str) -> list[str]:
             return [value] if value is not None else []
 
 
-def matcher_matches(matcher: Matcher, alert: Alert) -> bool:
-    """`=` and `=~` need one value to match; `!=` needs none to equal (so an absent value passes)."""
+FIELDS = ("region", "subtype", "category", "severity", "rule_id", "id", "status")
+_VOCABULARY: dict[str, tuple[str, ...]] = {
+    "severity": ("info", "warning", "critical"),
+    "status": ("firing", "updated", "resolved"),
+    "category": get_args(Category),
+}
+
+
+def matcher_matches(matcher: Matcher, alert: Alert, *, spanning: bool = False) -> bool:
+    """`=` and `=~` need one value to match, and for regions every value unless `spanning` (module doc);
+    `!=` needs none to equal (so an absent value passes)."""
     values = alert_values(alert, matcher.name)
-    if matcher.op == "=":
-        return matcher.value in values
     if matcher.op == "!=":
         return matcher.value not in values
-    pattern = re.compile(matcher.value)
-    return any(pattern.fullmatch(value) for value in values)
+    if matcher.op == "=":
+        hit = [value == matcher.value for value in values]
+    else:
+        pattern = re.compile(matcher.value)
+        hit = [pattern.fullmatch(value) is not None for value in values]
+    if matcher.name == "region" and not spanning:
+        return bool(hit) and all(hit)
+    return any(hit)
 
 
 def silencing(alert: Alert, silences: Iterable[Silence], *, now: datetime) -> Silence | None:
     """The first active silence whose matchers all match the alert, or None."""
     for silence in silences:
-        if silence.active(now) and all(matcher_matches(m, alert) for m in silence.matchers):
+        if silence.active(now) and all(matcher_matches(m, alert, spanning=silence.spanning)
+                                       for m in silence.matchers):
             return silence
     return None
+
+
+def check_matchers(matchers: Iterable[Matcher], *, labels: Collection[str]) -> list[str]:
+    """What is wrong with these matchers, one line each (empty when nothing is).
+
+    :param labels: the label names the loaded rules give their alerts (`kind` and each rule's `labels`).
+    """
+    known = [*FIELDS, *sorted(labels)]
+    problems = []
+    for matcher in matchers:
+        if matcher.name not in known:
+            close = difflib.get_close_matches(matcher.name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"matcher {matcher.name!r}: no alert has this field{hint}; "
+                            f"known: {', '.join(known)}")
+        elif matcher.op == "=~":
+            try:
+                re.compile(matcher.value)
+            except re.error as exc:
+                problems.append(f"matcher {matcher.name}=~{matcher.value!r}: not a regular expression: {exc}")
+        elif matcher.value not in _VOCABULARY.get(matcher.name, (matcher.value,)):
+            problems.append(f"matcher {matcher.name}{matcher.op}{matcher.value!r}: no alert has this value; "
+                            f"one of: {', '.join(_VOCABULARY[matcher.name])}")
+    return problems
 
 
 def new_silence(
@@ -57,6 +107,7 @@ def new_silence(
     comment: str,
     now: datetime,
     created_by: str = "salvo",
+    spanning: bool = False,
 ) -> Silence:
     """A silence starting now; its id is random so two people silencing the same thing both stay visible."""
     return Silence(
@@ -66,6 +117,7 @@ def new_silence(
         ends_at=now + duration,
         created_by=created_by,
         comment=comment,
+        spanning=spanning,
     )
 
 

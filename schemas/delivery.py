@@ -106,6 +106,8 @@ class Silence(Contract):
     ends_at: AwareDatetime
     created_by: ShortText = "salvo"
     comment: Annotated[str, Field(min_length=1, max_length=1_000)]
+    # also mute alerts that name regions beyond those the region matchers match (`alerts.silences`)
+    spanning: bool = False
 
     @model_validator(mode="after")
     def _bounded(self) -> Silence:

@@ -377,7 +377,7 @@ def build_app(
         return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app.web.web_app.router.add_get("/metrics", metrics)
-    app.web.web_app.router.add_routes(pipeline.notifier.api().routes())
+    app.web.web_app.router.add_routes(pipeline.notifier.api(labels=rules.label_names()).routes())
     probe = BrokerProbe(settings.bootstrap_servers, client_id=f"{settings.app_id}-probe",
                         interval_s=BROKER_PROBE_S, on_failure=pipeline.rewind.suspect)
 

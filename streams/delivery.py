@@ -189,8 +189,10 @@ class Notifier:
         """Keep this worker's copies of subscriptions and silences current."""
         await asyncio.gather(self.subscriptions.follow(), self.silences.follow())
 
-    def api(self) -> Api:
-        """The subscription, silence and delivery API over this worker's views and topics."""
+    def api(self, *, labels: frozenset[str]) -> Api:
+        """The subscription, silence and delivery API over this worker's views and topics.
+
+        :param labels: the label names the worker's rules give their alerts (what silences may match)."""
 
         async def publish_subscription(name: str, subscription: Subscription | None) -> None:
             value = None
@@ -220,5 +222,6 @@ class Notifier:
             redrive=redrive,
             send_test=send_test,
             vet=self.policy.vet,
+            labels=labels,
         )
         return Api(backend, token=token)

@@ -17,10 +17,13 @@ def add(
     for_: Annotated[str, typer.Option("--for", help="How long, e.g. 30m, 2h, 1d (at most 30d).")],
     comment: Annotated[str, typer.Option(help="Why: shown wherever the silence mutes something.")],
     by: Annotated[str, typer.Option("--by", help="Who is silencing.")] = "salvo",
+    spanning: Annotated[bool, typer.Option(
+        "--spanning", help="Also mute alerts that name other regions besides the matched ones.")] = False,
     api_url: ApiUrl = None, api_token: ApiToken = None,
 ) -> None:  # fmt: skip
-    """Silence alerts matching every --match (region, category, severity, rule_id, subtype or a label)."""
-    body = {"matchers": match, "duration": for_, "comment": comment, "created_by": by}
+    """Silence alerts matching every --match (region, category, severity, rule_id, status, id, subtype or a
+    label). A region matcher mutes an alert only when all its regions match, unless --spanning."""
+    body = {"matchers": match, "duration": for_, "comment": comment, "created_by": by, "spanning": spanning}
     silence = ApiClient(api_url, api_token).call("POST", "/api/silences", body=body)
     typer.echo(f"silence {silence['id']} until {silence['ends_at']}")
 
@@ -39,7 +42,8 @@ def list_(
         title=f"{len(silences)} silences",
         columns=("id", "matchers", "until", "active", "by", "comment"),
         rows=[
-            [s["id"], " ".join(f"{m['name']}{m['op']}{m['value']}" for m in s["matchers"]), s["ends_at"],
+            [s["id"], " ".join(f"{m['name']}{m['op']}{m['value']}" for m in s["matchers"])
+             + (" (spanning)" if s.get("spanning") else ""), s["ends_at"],
              "yes" if s["active"] else "no", s["created_by"], s["comment"]]
             for s in silences
         ],

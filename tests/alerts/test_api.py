@@ -107,16 +107,27 @@ async def test_hostile_targets_are_refused_and_nothing_is_stored(worker, api, ta
 
 async def test_silences_are_created_listed_and_expired(worker, api) -> None:
     await api.post("/api/subscriptions", json=webhook(worker))
-    body = {"matchers": ["region=Kharkiv"], "duration": "2h", "comment": "air-raid drill"}
+    alert = make_alert().model_dump(mode="json")  # Kharkiv and Sumy
+    narrow = {"matchers": ["region=Kharkiv"], "duration": "2h", "comment": "Kharkiv drill"}
+    narrow_id = (await api.post("/api/silences", json=narrow)).json()["id"]
+    decisions = (await api.post("/api/route", json=alert)).json()
+    assert decisions[0]["verdict"] == "deliver", "a one-region silence leaves an alert over two regions alone"
+    assert (await api.delete(f"/api/silences/{narrow_id}")).status_code == 200
+    body = {**narrow, "comment": "air-raid drill", "spanning": True}
     silence = (await api.post("/api/silences", json=body)).json()
-    decisions = (await api.post("/api/route", json=make_alert().model_dump(mode="json"))).json()
+    assert silence["spanning"] is True
+    decisions = (await api.post("/api/route", json=alert)).json()
     assert decisions[0]["verdict"] == "silenced" and "air-raid drill" in decisions[0]["reasons"][0]
     assert [s["id"] for s in (await api.get("/api/silences")).json()] == [silence["id"]]
     assert (await api.delete(f"/api/silences/{silence['id']}")).status_code == 200
     assert (await api.get("/api/silences")).json() == []
-    assert len((await api.get("/api/silences", params={"all": "true"})).json()) == 1
+    assert len((await api.get("/api/silences", params={"all": "true"})).json()) == 2, "expired ones stay listed"
     bad = await api.post("/api/silences", json={**body, "duration": "forever"})
     assert bad.status_code == 400 and "30m, 2h" in bad.json()["error"]
+    typo = await api.post("/api/silences", json={**body, "matchers": ["regoin=Kharkiv", "severity=urgent"]})
+    assert typo.status_code == 400 and typo.json()["error"] == "invalid silence matchers"
+    assert "did you mean 'region'?" in typo.json()["details"][0] and "critical" in typo.json()["details"][1]
+    assert len((await api.get("/api/silences", params={"all": "true"})).json()) == 2, "nothing stored"
 
 
 async def test_dead_deliveries_are_listed_and_redriven(worker, api) -> None:

@@ -102,19 +102,22 @@ def test_silence_add_list_expire(cli, served, tmp_path: Path) -> None:
     worker, _ = served
     run(cli, worker, "subscribe", "add", "ops", "--webhook", worker.receiver.url)
     code, out = run(cli, worker, "silence", "add", "--match", "region=Kharkiv", "--for", "2h",
-                    "--comment", "drill")  # fmt: skip
+                    "--comment", "drill", "--spanning")  # fmt: skip
     assert code == 0 and out.startswith("silence ")
     silence_id = out.split()[1]
     alert_file = tmp_path / "alert.json"
     alert_file.write_text(make_alert().model_dump_json())
     assert json.loads(run(cli, worker, "route", str(alert_file), "--json")[1])[0]["verdict"] == "silenced"
-    assert silence_id in run(cli, worker, "silence", "list")[1]
+    listed = run(cli, worker, "silence", "list")[1]
+    assert silence_id in listed and "(spanning)" in listed
     assert run(cli, worker, "silence", "expire", silence_id)[0] == 0
     assert "0 silences" in run(cli, worker, "silence", "list")[1]
     code, out = run(
         cli, worker, "silence", "add", "--match", "region=Kharkiv", "--for", "90d", "--comment", "x"
     )
     assert code == 1 and "at most 30 days" in out
+    code, out = run(cli, worker, "silence", "add", "--match", "regoin=Kharkiv", "--for", "2h", "--comment", "x")
+    assert code == 1 and "did you mean 'region'?" in out
 
 
 def test_deliveries_list_and_redrive(cli, served) -> None:
