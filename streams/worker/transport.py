@@ -20,18 +20,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 
 import aiokafka
-from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as driver
-from faust.types import TP, Message
-from mode import ServiceT
+from faust.types import TP
 
 from streams.worker.rewind import describe, true_ends, went_back
 
 DEFAULT_FETCH_MAX_WAIT_MS = 10
-_YIELD_EVERY = 100  # records the fetch loop hands on before it lets the event loop run others (faust's figure)
 
 log = logging.getLogger(__name__)
 
@@ -95,69 +92,6 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
 class _Consumer(driver.Consumer):
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-    async def _drain_messages(self, fetcher: ServiceT) -> None:
-        """faust's fetch loop, with one race against a flow stop per fetched batch instead of per record.
-
-        faust hands every record to the conductor inside `wait_first(callback(record), suspend_flow.wait())`,
-        so that a rebalance never waits behind a record blocked on a full stream buffer. That is four tasks, an
-        `asyncio.wait` and three cancellations per record, which cProfile put at a quarter of the worker's
-        main-thread time on the stage benchmark. Here one race covers a batch: the fetch (and the seek back
-        that faust does in it when the flow is stopped) runs outside it, as in faust; a flow stop cancels the
-        delivery where it waits, and the rest of the batch is left, as faust's `getmany` leaves it once the flow
-        stops. Those records are read again from the committed offset after the rebalance, as before; unlike
-        faust, the cancelled record does not move the read offset, so that re-read is not dropped below it.
-        """
-        try:
-            while not (self.should_stop or fetcher.should_stop):
-                self.diag.set_flag(CONSUMER_FETCHING)
-                batch = self.getmany(timeout=1.0)
-                await self.sleep(0)  # getmany may return at once, and this loop must let others run
-                if not self.should_stop:
-                    first = await anext(batch, None)
-                    if first is not None:
-                        await self.wait_first(self._deliver(first, batch), self.suspend_flow.wait())
-                self.diag.unset_flag(CONSUMER_FETCHING)
-        except (*self.consumer_stopped_errors, asyncio.CancelledError):
-            if self.transport.app.should_stop:
-                log.info("consumer stopped while fetching; shutting down")
-                return
-            raise
-        except Exception:
-            log.exception("fetching records failed")
-            raise
-        finally:
-            self.diag.unset_flag(CONSUMER_FETCHING)
-
-    async def _deliver(self, first: tuple[TP, Message], rest: AsyncIterator[tuple[TP, Message]]) -> None:
-        """Hand one fetched batch to the conductor in order, as faust's loop does record by record: a record
-        below the partition's read offset is dropped, a jump in offsets is noted as a gap for the commit
-        logic, and a commit is due every `broker_commit_every` acks (shielded: a flow stop must not cut one)."""
-        read = self._read_offset
-        since_yield = 0
-        pending: AsyncIterator[tuple[TP, Message]] = _prepend(first, rest)
-        async for tp, message in pending:
-            since_yield += 1
-            if since_yield > _YIELD_EVERY:  # the conductor seldom waits: let the agents run now and then
-                await asyncio.sleep(0)
-                since_yield = 0
-            offset, at = message.offset, read[tp]
-            if at is not None and offset < at:
-                continue
-            if at and offset - at > 1 and self.app.topics.acks_enabled_for(message.topic):
-                await self._add_gap(tp, at + 1, offset)
-            if self._commit_every is not None and self._n_acked >= self._commit_every:
-                self._n_acked = 0
-                await asyncio.shield(self.commit())
-            await self.callback(message)
-            read[tp] = offset
-
-
-async def _prepend(first: tuple[TP, Message], rest: AsyncIterator[tuple[TP, Message]]
-                   ) -> AsyncIterator[tuple[TP, Message]]:
-    yield first
-    async for pair in rest:
-        yield pair
 
 
 class Transport(driver.Transport):
