@@ -57,7 +57,7 @@ class ApiBackend:
     redrive: Callable[[str], Awaitable[None]]
     send_test: Callable[[Subscription, Alert, datetime], Awaitable[None]]
     vet: Callable[[Subscription], Awaitable[None]]
-    labels: frozenset[str] = frozenset({"kind"})
+    labels: frozenset[str]
     clock: Callable[[], datetime] = _utcnow
 
 

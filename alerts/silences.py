@@ -18,37 +18,41 @@ from __future__ import annotations
 import difflib
 import re
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 from typing import get_args
 
-from schemas.alert import Alert
-from schemas.base import Category
+from schemas.alert import Alert, AlertStatus
+from schemas.base import Category, Severity
 from schemas.delivery import Matcher, Silence
+
+
+def _field(name: str) -> Callable[[Alert], list[str]]:
+    return lambda alert: [str(getattr(alert, name))]
+
+
+# The alert fields a matcher can name, with their values: facts and fields by name (labels are the rest)
+_FIELDS: dict[str, Callable[[Alert], list[str]]] = {
+    "region": lambda alert: list(alert.facts.regions),
+    "subtype": lambda alert: list(alert.subtypes),
+    "category": lambda alert: [alert.category] if alert.category else [],
+    **{name: _field(name) for name in ("severity", "rule_id", "id", "status")},
+}
+# Fields with a closed set of values, from the contracts, so a matcher no alert can meet is refused
+_VOCABULARY: dict[str, tuple[str, ...]] = {
+    "severity": get_args(Severity),
+    "status": get_args(AlertStatus),
+    "category": get_args(Category),
+}
 
 
 def alert_values(alert: Alert, name: str) -> list[str]:
     """The values an alert has for a matcher name: facts and fields by name, otherwise its labels."""
-    match name:
-        case "region":
-            return list(alert.facts.regions)
-        case "subtype":
-            return list(alert.subtypes)
-        case "category":
-            return [alert.category] if alert.category else []
-        case "severity" | "rule_id" | "id" | "status":
-            return [str(getattr(alert, name))]
-        case _:
-            value = alert.labels.get(name)
-            return [value] if value is not None else []
-
-
-FIELDS = ("region", "subtype", "category", "severity", "rule_id", "id", "status")
-_VOCABULARY: dict[str, tuple[str, ...]] = {
-    "severity": ("info", "warning", "critical"),
-    "status": ("firing", "updated", "resolved"),
-    "category": get_args(Category),
-}
+    field = _FIELDS.get(name)
+    if field is not None:
+        return field(alert)
+    value = alert.labels.get(name)
+    return [value] if value is not None else []
 
 
 def matcher_matches(matcher: Matcher, alert: Alert, *, spanning: bool = False) -> bool:
@@ -81,7 +85,7 @@ def check_matchers(matchers: Iterable[Matcher], *, labels: Collection[str]) -> l
 
     :param labels: the label names the loaded rules give their alerts (`kind` and each rule's `labels`).
     """
-    known = [*FIELDS, *sorted(labels)]
+    known = [*_FIELDS, *sorted(labels)]
     problems = []
     for matcher in matchers:
         if matcher.name not in known:

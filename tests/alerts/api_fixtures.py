@@ -16,6 +16,7 @@ from alerts.channels import ChannelsConfig, build_channels
 from alerts.delivery import Deliverer, DeliveryMetrics
 from alerts.egress import TargetPolicy, egress_client
 from alerts.outbox import Outbox
+from alerts.rules import default_rules
 from schemas.delivery import DeliveryRecord, Silence
 from schemas.subscription import Subscription
 from streams.broker import LOOPBACK_NETWORKS
@@ -70,6 +71,7 @@ class ApiWorker:
             subscriptions=self.subscriptions, silences=self.silences, outbox=outbox,
             publish_subscription=self._publish_subscription, publish_silence=self._publish_silence,
             redrive=self._redrive, send_test=self.deliverer.send_direct, vet=POLICY.vet,
+            labels=default_rules().label_names(),
         )  # fmt: skip
         app = web.Application()
         app.router.add_routes(Api(backend, token=TOKEN).routes())
