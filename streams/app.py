@@ -41,6 +41,7 @@ from streams.sources import FeedItem, event_time
 from streams.worker.batches import RESEEK_S, BatchHandler, InOrder, batch_agent, positions
 from streams.worker.probe import BrokerProbe
 from streams.worker.ready import announce_ready
+from streams.worker.reread import Rereader
 from streams.worker.rewind import Rewind, behind, describe
 from streams.worker.rules import RulesStage
 from streams.worker.sensor import FaustSensor
@@ -337,13 +338,21 @@ def build_app(
         os._exit(70)
 
     orders: list[InOrder] = []
+    rereader = Rereader(app, pipeline.metrics.rereads, flowing=lambda: (
+        not app.rebalancing and app.tables.recovery.completed.is_set() and pipeline.rewind.clear.is_set()))
 
     def stage_agent(handler: BatchHandler, stage: str, order: InOrder | None = None) -> Any:
         order = order or InOrder()
         orders.append(order)
         pipeline.rewind.orders.append(order)
+        rereader.watch(stage, order)
+
+        async def seek(tp: TP, offset: int) -> None:
+            await rereader.seek(stage, tp, offset, "hole")
+
         return batch_agent(app, handler, stage=stage, order=order, batch_max=settings.batch_max,
-                           batch_wait_s=settings.batch_wait_s, on_failure=fail_stop, hold=pipeline.rewind.hold)
+                           batch_wait_s=settings.batch_wait_s, on_failure=fail_stop, hold=pipeline.rewind.hold,
+                           seek=seek)
 
     async def ingest_news(events: Sequence[EventT]) -> None:
         await pipeline.each(events, pipeline.ingest_news, "ingest")
@@ -385,17 +394,7 @@ def build_app(
 
     app.timer(BROKER_PROBE_S, name="broker_probe")(supervisor.timer("broker_probe", probe_broker))
 
-    async def reseek_holes() -> None:
-        """Seek again where a hole is still open (`InOrder.stuck`): a re-read must come even when nothing
-        else arrives on its partition."""
-        held = app.consumer.assignment()
-        for order in orders:
-            for tp, offset in order.stuck().items():
-                if tp in held:
-                    log.info("%s: still waiting for offset %d; reading again from there", tp, offset)
-                    await app.consumer.seek(tp, offset)
-
-    app.timer(RESEEK_S, name="reseek_holes")(supervisor.timer("reseek_holes", reseek_holes))
+    app.timer(RESEEK_S, name="reread")(supervisor.timer("reread", rereader.check))
 
     async def close_probe(_app: faust.App, **_: Any) -> None:
         await probe.close()

@@ -52,6 +52,13 @@ class PipelineMetrics:
             ["topic", "reason"],
             registry=registry,
         )
+        self.rereads = Counter(
+            "salvo_partition_rereads",
+            "Partitions sought back to the offset an agent needs next: a hole it saw, or records the consumer "
+            "had fetched and dropped (a stall; streams.worker.reread).",
+            ["topic", "why"],
+            registry=registry,
+        )
         self.duplicates = Counter(
             "salvo_duplicate_items",
             "Items dropped as exact repeats of an item seen within the dedup horizon.",

@@ -42,7 +42,9 @@ from faust.types import TP, EventT
 log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[Sequence[EventT]], Awaitable[None]]
+Seek = Callable[[TP, int], Awaitable[None]]  # read a partition again from an offset (`streams.worker.reread`)
 RESEEK_S = 2.0  # the least time between two seeks back to one hole (see the module doc)
+STALL_S = 5.0  # how long records may wait unread past a partition's expected offset (`InOrder.stalled`)
 
 
 @dataclass
@@ -60,15 +62,21 @@ class InOrder:
 
     accept_after_s: float = 30.0
     reseek_s: float = RESEEK_S
+    stall_s: float = STALL_S
     clock: Callable[[], float] = time.monotonic
     expected: dict[TP, int] = field(default_factory=dict)
     _holes: dict[TP, tuple[int, float, float]] = field(default_factory=dict)  # offset, first seek, last seek
+    _heard: dict[TP, float] = field(default_factory=dict)  # when each partition last delivered or was sought
+    _busy: bool = False  # a batch admitted and not yet settled: its agent is not reading, nothing stalls
 
     def admit(self, events: Sequence[EventT]) -> Admitted:
         """Sort a batch out (see the module doc); records of one partition keep their order."""
         out = Admitted()
+        now = self.clock()
+        self._busy = True
         for event in events:
             tp, offset = event.message.tp, event.message.offset
+            self._heard[tp] = now
             expected = self.expected.get(tp)
             if expected is not None and offset < expected:
                 out.done.append(event)
@@ -114,6 +122,43 @@ class InOrder:
                 self._holes[tp] = (at, first, now)
         return due
 
+    def settled(self, events: Sequence[EventT]) -> None:
+        """The batch `admit` sorted is handled (or failed): its agent reads again, so the stall clocks of its
+        partitions start now, not when it was admitted (a slow batch is not a stall)."""
+        self._busy = False
+        now = self.clock()
+        for event in events:
+            self._heard[event.message.tp] = now
+
+    def stalled(self, ahead: Mapping[TP, int]) -> dict[TP, int]:
+        """Partitions with records waiting past the expected offset and nothing delivered for `stall_s`: where
+        to seek again, now (`streams.worker.reread`).
+
+        `ahead` is how far the consumer knows each partition goes: the furthest of its fetch position and the
+        high watermark. A partition past its expectation there, with no open hole, that delivered nothing for
+        `stall_s`, had records fetched and dropped before they reached the agent, or is not being fetched:
+        neither mends itself until the next rebalance. Its clock starts at the first look, again at each
+        seek, so a partition is sought at most once per `stall_s`, and again when a batch settles; while one
+        is being handled nothing is stalled.
+        """
+        now = self.clock()
+        due: dict[TP, int] = {}
+        if self._busy:
+            return due
+        for tp, end in ahead.items():
+            expected = self.expected.get(tp)
+            if expected is None or end <= expected or tp in self._holes:
+                continue
+            if now - self._heard.setdefault(tp, now) >= self.stall_s:
+                due[tp] = expected
+                self._heard[tp] = now
+        return due
+
+    def unwatched(self) -> None:
+        """Nothing can arrive for a while (a rebalance, a recovery, a held broker check): every partition's
+        stall clock starts again, so that the wait is not taken for a stall once it is over."""
+        self._heard = dict.fromkeys(self._heard, self.clock())
+
     def left_out(self, tp: TP, offset: int) -> None:
         """A record of a partition this worker did not hold when it came (a rebalance in flight) went
         unprocessed and unacked. If the partition comes back to this worker, delivery must start there: a
@@ -131,6 +176,7 @@ class InOrder:
         for tp in set(self.expected) - assigned:
             self.expected.pop(tp, None)
             self._holes.pop(tp, None)
+            self._heard.pop(tp, None)
 
 
 def positions(handled: Mapping[str, int]) -> dict[TP, int]:
@@ -184,14 +230,14 @@ async def channel_batches(
 
 def batch_agent(
     app: faust.App, handler: BatchHandler, *, stage: str, order: InOrder, batch_max: int, batch_wait_s: float,
-    on_failure: Callable[[str], None], hold: Callable[[], Awaitable[None]],
+    on_failure: Callable[[str], None], hold: Callable[[], Awaitable[None]], seek: Seek,
 ) -> Callable[[faust.StreamT], AsyncIterator[None]]:
     """An agent body: batches of whatever the stream's queue holds (up to `batch_max`, at most `batch_wait_s`
     old), admitted by `order`, through `handler`, acked afterwards.
 
-    Each batch first awaits `hold`, which keeps it unprocessed and unacked while the worker checks whether
-    the broker lost records (`streams.worker.rewind`): admitted against lost positions, it would be acked
-    without being processed.
+    A hole is read again through `seek`. Each batch first awaits `hold`, which keeps it unprocessed and
+    unacked while the worker checks whether the broker lost records (`streams.worker.rewind`): admitted
+    against lost positions, it would be acked without being processed.
 
     The handler deals with each event's failure itself. A failure of the
     batch as a whole means it could not be made durable, and the stream must not ack it, so `on_failure`
@@ -202,15 +248,19 @@ def batch_agent(
         """Process what `order` admits; the events to ack afterwards (processed, or processed before)."""
         await hold()
         admitted = order.admit(batch)
-        for tp, offset in admitted.seek.items():
-            log.info("%s: %s skipped records; reading again from offset %d", stage, tp, offset)
-            await app.consumer.seek(tp, offset)
-        if admitted.process:
-            try:
-                await handler(admitted.process)
-            except Exception:
-                log.critical("%s could not make a batch durable; stopping without a commit", stage, exc_info=True)
-                on_failure(stage)
+        try:
+            for tp, offset in admitted.seek.items():
+                log.info("%s: %s skipped records; reading again from offset %d", stage, tp, offset)
+                await seek(tp, offset)
+            if admitted.process:
+                try:
+                    await handler(admitted.process)
+                except Exception:
+                    log.critical("%s could not make a batch durable; stopping without a commit", stage,
+                                 exc_info=True)
+                    on_failure(stage)
+        finally:
+            order.settled(batch)
         return admitted.done + admitted.process
 
     async def consume(stream: faust.StreamT) -> AsyncIterator[None]:

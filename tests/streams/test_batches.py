@@ -21,6 +21,12 @@ def offsets(events: list[Any]) -> list[int]:
     return [e.message.offset for e in events]
 
 
+def handled(order: InOrder, events: list[Any]) -> None:
+    """A batch through `order` as the agent takes it: admitted, then settled."""
+    order.admit(events)
+    order.settled(events)
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0
@@ -106,3 +112,50 @@ def test_an_open_hole_is_sought_again_on_the_clock_even_when_nothing_arrives() -
     order.admit(records(A, 2, 3, 4, 5))
     clock.now = 5.0
     assert order.stuck() == {}, "a filled hole is not sought"
+
+
+def test_records_the_consumer_went_past_without_delivering_are_read_again_after_the_stall_time() -> None:
+    clock = Clock()
+    order = InOrder(clock=clock, stall_s=5.0)
+    handled(order, records(A, 0, 1, 2))  # expects 3 next
+    assert order.stalled({A: 6}) == {}, "the clock starts at the first look"
+    clock.now = 4.9
+    assert order.stalled({A: 6}) == {}
+    clock.now = 5.0
+    assert order.stalled({A: 6}) == {A: 3}, "fetched past 3, nothing delivered for 5 s: read again from 3"
+    clock.now = 9.0
+    assert order.stalled({A: 6}) == {}, "at most once per stall time"
+    clock.now = 10.0
+    assert order.stalled({A: 6}) == {A: 3}
+    handled(order, records(A, 3, 4, 5))
+    clock.now = 20.0
+    assert order.stalled({A: 6}) == {}, "caught up: the consumer is not past the expected offset"
+
+
+def test_a_partition_with_a_hole_or_no_expectation_or_a_batch_in_hand_is_not_a_stall() -> None:
+    clock = Clock()
+    order = InOrder(clock=clock, stall_s=1.0)
+    handled(order, records(A, 0))
+    handled(order, records(A, 4))  # a hole at 1: `stuck` seeks it, not `stalled`
+    busy = records(B, 0)
+    order.admit(busy)  # a batch the handler still holds
+    order.stalled({A: 9, B: 9, TP("raw", 2): 9})
+    clock.now = 3.0
+    assert order.stalled({A: 9, B: 9, TP("raw", 2): 9}) == {}, "a slow batch is not a stall"
+    order.settled(busy)
+    clock.now = 3.5
+    assert order.stalled({A: 9, B: 9, TP("raw", 2): 9}) == {}, "B's clock starts when its batch settles"
+    clock.now = 4.0
+    assert order.stalled({A: 9, B: 9, TP("raw", 2): 9}) == {B: 1}, "A has a hole, raw/2 no expectation"
+
+
+def test_a_wait_nothing_could_arrive_in_is_not_taken_for_a_stall() -> None:
+    clock = Clock()
+    order = InOrder(clock=clock, stall_s=5.0)
+    handled(order, records(A, 0))
+    clock.now = 4.0
+    order.unwatched()  # a rebalance or recovery from 4 s to 8 s: nothing can arrive
+    clock.now = 8.0
+    assert order.stalled({A: 3}) == {}, "the clock restarted when the wait began"
+    clock.now = 9.0
+    assert order.stalled({A: 3}) == {A: 1}
