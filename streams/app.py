@@ -40,6 +40,7 @@ from streams.settings import SalvoSettings
 from streams.sources import FeedItem, event_time
 from streams.worker.batches import RESEEK_S, BatchHandler, InOrder, batch_agent, positions
 from streams.worker.probe import BrokerProbe
+from streams.worker.publish import Publisher
 from streams.worker.ready import announce_ready
 from streams.worker.reread import Rereader
 from streams.worker.rewind import Rewind, behind, describe
@@ -87,6 +88,7 @@ class Pipeline:
         self.news = topic(topics.NEWS_RAW)
         self.strikes = topic(topics.STRIKES_RAW)
         self.events = topic(topics.EVENTS, 1)
+        self.forward = Publisher(app, self.events)  # ingest's output, a record per item (`streams.worker.publish`)
         self.late = topic(topics.EVENTS_LATE, 1)
         self.alerts = topic(topics.ALERTS, 1)
         self.deadletter = topic(topics.DEADLETTER, 1)
@@ -178,7 +180,7 @@ class Pipeline:
 
     async def _emit(self, classified: ClassifiedEvent) -> Awaitable[Any]:
         self.metrics.observe_event(classified)
-        return await self.events.send(key=classified.id.encode(), value=classified.model_dump_json().encode())
+        return await self.forward.send(classified.id.encode(), classified.model_dump_json().encode())
 
     async def ingest_news(self, event: EventT) -> Awaitable[Any] | None:
         """Validate, classify and forward one news item; the send's acknowledgement, if it was sent."""

@@ -46,6 +46,7 @@ from streams.ingest import Rejection, decode
 from streams.metrics import PipelineMetrics
 from streams.worker.batches import InOrder, positions
 from streams.worker.changelog import ChangelogWriter
+from streams.worker.publish import Publisher
 from streams.worker.rewind import behind, describe
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,8 @@ class RulesStage:
         self.order = InOrder()
         self.table.on_recover(self._recovered)
         self.engine = build_engine(self.state)
-        self.alerts = alerts
-        self.late = late
+        self.alerts = Publisher(app, alerts)
+        self.late = Publisher(app, late)
         self.metrics = metrics
         self.max_message_bytes = max_message_bytes
 
@@ -138,9 +139,9 @@ class RulesStage:
                 continue
             alerts += found
             if late:
-                sent.append(await self.late.send(key=event.key, value=event.value))
+                sent.append(await self.late.send(event.key, event.value))
         for alert in alerts:
-            sent.append(await self.alerts.send(key=alert.id.encode(), value=alert.model_dump_json().encode()))
+            sent.append(await self.alerts.send(alert.id.encode(), alert.model_dump_json().encode()))
         if sent or published:
             await self.app.producer.flush()
             await asyncio.gather(*sent)  # raises if the broker refused one: the batch must not be logged
