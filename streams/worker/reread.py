@@ -82,7 +82,7 @@ class Rereader:
                     await self.seek(stage, tp, offset, "hole")
         ahead = await self._ahead({tp for _, order in self._orders for tp in order.expected} & held)
         for stage, order in self._orders:
-            for tp, offset in order.stalled({tp: end for tp, end in ahead.items() if tp in order.expected}).items():
+            for tp, offset in order.stalled(ahead).items():  # it passes over the partitions of other agents
                 log.warning("%s: %s delivered nothing for %.0f s while the consumer is at %d of it; reading again "
                             "from offset %d, the next this agent needs (%s)", stage, tp, order.stall_s, ahead[tp],
                             offset, self._faust_view(tp))
@@ -105,8 +105,8 @@ class Rereader:
     def _faust_view(self, tp: TP) -> str:
         """What faust's consumer holds about `tp`, for the warning: which of its drop paths was taken."""
         consumer = self.app.consumer
-        state = "paused" if tp in getattr(consumer, "_paused_partitions", ()) else (
-            "buffer full" if tp in getattr(consumer, "_buffered_partitions", ()) else (
-                "active" if tp in (getattr(consumer, "_active_partitions", None) or ()) else "not active"))
+        held = (("paused", "_paused_partitions"), ("buffer full", "_buffered_partitions"),
+                ("active", "_active_partitions"))
+        state = next((name for name, attr in held if tp in (getattr(consumer, attr, None) or ())), "not active")
         read = getattr(consumer, "_read_offset", {}).get(tp)
         return f"faust: flow {'on' if consumer.flow_active else 'off'}, partition {state}, read offset {read}"
