@@ -1,48 +1,98 @@
 """Faust's own Prometheus sensor (`faust_*`), at a cost per record that the worker can carry.
 
-faust's `PrometheusMonitor` looks up a labelled series for every record it reads (two lookups, by topic and
-by partition), for every record's end offset, and for every record it sends; each lookup builds a label
-tuple and takes the client's lock. The worker reads and sends each event twice (raw → events → rules), so
-that was several lookups per event on the hot path. This sensor keeps the same series and the same values
-and looks each labelled series up once.
+faust's `PrometheusMonitor` updates labelled Prometheus series for every record it reads (by topic and by
+partition), for every record's end offset, and for every record it sends and every acknowledgement; each
+update builds a label tuple, looks the series up and takes the client's lock. The worker reads and sends each
+event twice (raw → events → rules), so that was a dozen locked updates per event on the hot path.
+
+faust's base `Monitor`, which `PrometheusMonitor` extends, already counts all of these in plain attributes
+(records in and active, by topic, read and end offsets, sends by topic). This sensor lets it, and exports those
+series from its counts when Prometheus scrapes (`_PerRecord`), under the same names, labels and values. Only
+the send latency is still observed per record: a histogram cannot be read back from a count.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from faust.sensors.monitor import Monitor
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from faust.types import TP, Message, ProducerT
-from faust.types.tuples import PendingMessage
+from faust.types.tuples import PendingMessage, RecordMetadata
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
-from streams.metrics import Children
+# faust's per-record series that this sensor exports at scrape time, by their FaustMetrics field
+PER_RECORD = ("messages_received", "active_messages", "messages_received_per_topics",
+              "messages_received_per_topics_partition", "topic_partition_end_offset", "topic_messages_sent",
+              "total_sent_messages")
 
 
 class FaustSensor(PrometheusMonitor):
-    """`PrometheusMonitor` with its per-record label lookups cached (see the module doc)."""
+    """`PrometheusMonitor` whose per-record series are read from `Monitor`'s counts (see the module doc)."""
 
-    def __init__(self, metrics: FaustMetrics, **kwargs: Any) -> None:
+    def __init__(self, metrics: FaustMetrics, registry: CollectorRegistry, **kwargs: Any) -> None:
         super().__init__(metrics=metrics, **kwargs)
-        self._child = Children()
+        self.sends_completed = 0
+        for name in PER_RECORD:
+            registry.unregister(getattr(metrics, name))
+        registry.register(_PerRecord(self, metrics))
 
     def on_message_in(self, tp: TP, offset: int, message: Message) -> None:
-        """What faust's sensor records for a record read, with cached series."""
+        """Counted by `Monitor` only."""
         Monitor.on_message_in(self, tp, offset, message)
-        metrics = self._metrics
-        metrics.messages_received.inc()
-        metrics.active_messages.inc()
-        self._child(metrics.messages_received_per_topics, tp.topic).inc()
-        self._child(metrics.messages_received_per_topics_partition, tp.topic, str(tp.partition)).set(offset)
+
+    def on_message_out(self, tp: TP, offset: int, message: Message) -> None:
+        """Counted by `Monitor` only."""
+        Monitor.on_message_out(self, tp, offset, message)
 
     def track_tp_end_offset(self, tp: TP, offset: int) -> None:
-        """The partition's end offset, as faust's sensor tracks it, with a cached series."""
+        """Kept by `Monitor` only."""
         Monitor.track_tp_end_offset(self, tp, offset)
-        self._child(self._metrics.topic_partition_end_offset, tp.topic, str(tp.partition)).set(offset)
 
     def on_send_initiated(
         self, producer: ProducerT, topic: str, message: PendingMessage, keysize: int, valsize: int
     ) -> Any:
-        """Count a record sent, as faust's sensor does, with a cached series."""
-        self._child(self._metrics.topic_messages_sent, f"topic.{topic}").inc()
+        """Counted by `Monitor` only; its answer (the send's start) times the send."""
         return Monitor.on_send_initiated(self, producer, topic, message, keysize, valsize)
+
+    def on_send_completed(self, producer: ProducerT, state: Any, metadata: RecordMetadata) -> None:
+        """The send's latency, observed as faust does; the count is read at scrape time."""
+        Monitor.on_send_completed(self, producer, state, metadata)
+        self.sends_completed += 1
+        self._metrics.producer_send_latency.observe(self.ms_since(state))
+
+
+class _PerRecord(Collector):
+    """faust's per-record series, from the sensor's counts, as faust's own metrics would export them."""
+
+    def __init__(self, sensor: FaustSensor, metrics: FaustMetrics) -> None:
+        self.sensor = sensor
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        sensor = self.sensor
+        yield self._family(CounterMetricFamily, "messages_received", value=sensor.messages_received_total)
+        yield self._family(GaugeMetricFamily, "active_messages", value=sensor.messages_active)
+        yield self._family(CounterMetricFamily, "messages_received_per_topics",
+                           {(topic,): n for topic, n in dict(sensor.messages_received_by_topic).items()})
+        for name, offsets in (("messages_received_per_topics_partition", sensor.tp_read_offsets),
+                              ("topic_partition_end_offset", sensor.tp_end_offsets)):
+            yield self._family(GaugeMetricFamily, name,
+                               {(tp.topic, str(tp.partition)): offset for tp, offset in dict(offsets).items()})
+        yield self._family(CounterMetricFamily, "topic_messages_sent",
+                           {(f"topic.{topic}",): n for topic, n in dict(sensor.messages_sent_by_topic).items()})
+        yield self._family(CounterMetricFamily, "total_sent_messages", value=sensor.sends_completed)
+
+    def _family(self, kind: type[CounterMetricFamily] | type[GaugeMetricFamily], field: str,
+                series: dict[tuple[str, ...], float] | None = None, value: float | None = None) -> Metric:
+        """One of faust's metrics (its name, help and labels) with these values."""
+        metric = getattr(self.metrics, field)
+        name = metric._name  # noqa: SLF001 - the name faust gave it, with the app's prefix
+        family = kind(name, metric._documentation, value=value,  # noqa: SLF001
+                      labels=None if value is not None else list(metric._labelnames))  # noqa: SLF001
+        for labels, count in (series or {}).items():
+            family.add_metric(list(labels), count)
+        return family
