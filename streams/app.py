@@ -10,6 +10,7 @@ The agents are thin: decoding, classification and rules are the pure functions t
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -327,7 +328,7 @@ def build_app(
     if settings.faust_sensor:
         # Faust's own sensor (rebalances, commit and send latency, table operations) on Salvo's registry, under
         # its own `faust_` prefix, so nothing clashes with `salvo_*` or with another app in the same process.
-        app.monitor = FaustSensor(metrics=FaustMetrics.create(registry, "faust"))
+        app.monitor = FaustSensor(FaustMetrics.create(registry, "faust"), registry)
     if rules is None:
         rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
     pipeline = Pipeline(app, settings, registry, rules)
@@ -412,6 +413,10 @@ def build_app(
 
     async def announce() -> None:
         await announce_ready(readiness, settings)
+        # What is loaded by now (the classifier's model, the rules, the recovered state, the imports: about
+        # 140k objects) lives as long as the worker, and every full collection walked it again: 0.78 s of GC
+        # in a 36 s stage benchmark, 0.19 s with it frozen. Freezing leaves it to reference counting alone.
+        gc.freeze()
 
     app.task(announce)
 
