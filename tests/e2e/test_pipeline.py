@@ -111,3 +111,11 @@ async def test_seed_story_and_strike_report_reach_the_webhook_signed(
         if sample.name == "salvo_dead_letters_total" and sample.labels["topic"].endswith(topics.NEWS_RAW)
     }
     assert dead["malformed"] == 1 and dead["schema"] == 1
+    # faust's own per-record series, which Salvo's sensor builds at scrape time (streams/worker/sensor.py)
+    faust = {(sample.name, sample.labels.get("topic", "")): sample.value
+             for family in text_string_to_metric_families(metrics) if family.name.startswith("faust_")
+             for sample in family.samples}
+    news_raw = salvo_settings.topic(topics.NEWS_RAW)
+    assert faust[("faust_messages_received_per_topic_total", news_raw)] == 3  # the two bad ones and the seed
+    assert faust[("faust_messages_received_total", "")] >= 3 + 1 + 3  # and the strike, events, ticks
+    assert faust[("faust_topic_messages_sent_total", f"topic.{salvo_settings.topic(topics.ALERTS)}")] >= 3
