@@ -13,21 +13,37 @@ the send latency is still observed per record: a histogram cannot be read back f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from faust.sensors.monitor import Monitor
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from faust.types import TP, Message, ProducerT
 from faust.types.tuples import PendingMessage, RecordMetadata
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-# faust's per-record series that this sensor exports at scrape time, by their FaustMetrics field
-PER_RECORD = ("messages_received", "active_messages", "messages_received_per_topics",
-              "messages_received_per_topics_partition", "topic_partition_end_offset", "topic_messages_sent",
-              "total_sent_messages")
+Reading = float | dict[tuple[str, ...], float]  # one value, or one per label tuple
+
+
+def _by_partition(offsets: Mapping[TP, int]) -> Reading:
+    return {(tp.topic, str(tp.partition)): offset for tp, offset in dict(offsets).items()}
+
+
+# faust's per-record series that this sensor exports at scrape time (by their FaustMetrics field), and how
+# each is read from the sensor's counts; the one list both for what is unregistered and for what is exported
+PER_RECORD: dict[str, Callable[[FaustSensor], Reading]] = {
+    "messages_received": lambda sensor: sensor.messages_received_total,
+    "active_messages": lambda sensor: sensor.messages_active,
+    "messages_received_per_topics": lambda sensor: {
+        (topic,): n for topic, n in dict(sensor.messages_received_by_topic).items()},
+    "messages_received_per_topics_partition": lambda sensor: _by_partition(sensor.tp_read_offsets),
+    "topic_partition_end_offset": lambda sensor: _by_partition(sensor.tp_end_offsets),
+    "topic_messages_sent": lambda sensor: {
+        (f"topic.{topic}",): n for topic, n in dict(sensor.messages_sent_by_topic).items()},
+    "total_sent_messages": lambda sensor: sensor.sends_completed,
+}
 
 
 class FaustSensor(PrometheusMonitor):
@@ -73,26 +89,15 @@ class _PerRecord(Collector):
         self.metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
-        sensor = self.sensor
-        yield self._family(CounterMetricFamily, "messages_received", value=sensor.messages_received_total)
-        yield self._family(GaugeMetricFamily, "active_messages", value=sensor.messages_active)
-        yield self._family(CounterMetricFamily, "messages_received_per_topics",
-                           {(topic,): n for topic, n in dict(sensor.messages_received_by_topic).items()})
-        for name, offsets in (("messages_received_per_topics_partition", sensor.tp_read_offsets),
-                              ("topic_partition_end_offset", sensor.tp_end_offsets)):
-            yield self._family(GaugeMetricFamily, name,
-                               {(tp.topic, str(tp.partition)): offset for tp, offset in dict(offsets).items()})
-        yield self._family(CounterMetricFamily, "topic_messages_sent",
-                           {(f"topic.{topic}",): n for topic, n in dict(sensor.messages_sent_by_topic).items()})
-        yield self._family(CounterMetricFamily, "total_sent_messages", value=sensor.sends_completed)
-
-    def _family(self, kind: type[CounterMetricFamily] | type[GaugeMetricFamily], field: str,
-                series: dict[tuple[str, ...], float] | None = None, value: float | None = None) -> Metric:
-        """One of faust's metrics (its name, help and labels) with these values."""
-        metric = getattr(self.metrics, field)
-        name = metric._name  # noqa: SLF001 - the name faust gave it, with the app's prefix
-        family = kind(name, metric._documentation, value=value,  # noqa: SLF001
-                      labels=None if value is not None else list(metric._labelnames))  # noqa: SLF001
-        for labels, count in (series or {}).items():
-            family.add_metric(list(labels), count)
-        return family
+        for field, read in PER_RECORD.items():
+            metric = getattr(self.metrics, field)  # its name (with the app's prefix), help and labels
+            kind = CounterMetricFamily if isinstance(metric, Counter) else GaugeMetricFamily
+            name, documentation = metric._name, metric._documentation  # noqa: SLF001
+            reading = read(self.sensor)
+            if not isinstance(reading, dict):
+                yield kind(name, documentation, value=reading)
+                continue
+            family = kind(name, documentation, labels=list(metric._labelnames))  # noqa: SLF001
+            for labels, value in reading.items():
+                family.add_metric(list(labels), value)
+            yield family
