@@ -50,6 +50,10 @@ class Facts(Contract):
     regions: Annotated[list[ShortText], Field(max_length=32)] = []
     places: Annotated[list[ShortText], Field(max_length=64)] = []
     bounds: dict[CountedFact, Bound] = {}
+    actors: Annotated[list[ShortText], Field(max_length=16)] = []
+    """Leaders and envoys the text names ("Macron", "Putin"), in order: what a talks story is grouped by."""
+    speakers: Annotated[list[ShortText], Field(max_length=8)] = []
+    """The actors who speak in the lead ("Putin warns …"), in order: who makes a statement or threat."""
 
 
 class Evidence(Contract):

@@ -6,15 +6,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from schemas.event import Classification, Evidence, Facts
-from streams.classify.cues import CATEGORY_OF, SUBTYPES, find_cues
+from streams.classify.actors import ACTORS, lead_end, speakers
+from streams.classify.cues import (
+    CATEGORY_OF,
+    SUBTYPES,
+    TALKS_IMPLIED,
+    TALKS_UNDER_WAY,
+    THREATS_IMPLIED,
+    find_cues,
+)
 from streams.classify.facts import extract
 from streams.classify.lang import detect_language
 from streams.classify.model import MODEL_PATH, Feature, LinearModel, word_features
-from streams.classify.wordindex import words
+from streams.classify.wordindex import PhraseIndex, words
 
 _LANGS = frozenset({"en", "uk", "ru", "other"})
 _FACT_FIELDS = ("drones", "missiles", "killed", "injured", "casualties", "destroyed", "regions_count")
@@ -35,6 +44,12 @@ class Analysis:
     fact_evidence: list[Evidence]
     cues: list[tuple[str, int, int]]
     features: list[Feature]
+    text: str
+    tokens: list[tuple[str, int, int]]
+    talks_under_way: bool
+    """The text reports talks happening (`cues.TALKS_UNDER_WAY`), whatever its main news."""
+    threats: list[int]
+    """Where the text states a threat without a cue word (`cues.THREATS_IMPLIED`)."""
 
 
 def analyse(text: str, *, lang: str | None = None) -> Analysis:
@@ -42,6 +57,11 @@ def analyse(text: str, *, lang: str | None = None) -> Analysis:
     language = lang if lang in _LANGS else detect_language(text)
     tokens = words(text)
     facts, fact_evidence = extract(text, words=tokens)
+    marks = _MARKS.find(tokens)
+    named = [(name, start, end) for (kind, name), start, end in marks if kind == "actor"]
+    if named:  # most texts name nobody: no copy, no speaker search
+        facts = facts.model_copy(update={"actors": list(dict.fromkeys(name for name, _, _ in named))[:16],
+                                         "speakers": speakers(text, tokens, named)[:8]})
     cues = find_cues(tokens)
     features = word_features(tokens)
     features.extend(("c:" + name, start, end) for name, start, end in cues)
@@ -49,7 +69,9 @@ def analyse(text: str, *, lang: str | None = None) -> Analysis:
     features.append(("l:" + language, -1, -1))
     if any(mark in text for mark in _QUOTES):
         features.append(("p:quote", -1, -1))  # a quotation makes the speech act likely the news
-    return Analysis(language, facts, fact_evidence, cues, features)
+    return Analysis(language, facts, fact_evidence, cues, features, text, tokens,
+                    any(kind == "talks" for (kind, _), _, _ in marks),
+                    [start for (kind, _), start, _ in marks if kind == "threat"])
 
 
 class Classifier:
@@ -73,12 +95,14 @@ class Classifier:
         cue_categories = {CATEGORY_OF[name] for name in cue_names}
         also = [c for c, p in probabilities.items()
                 if c != category and p >= _ALSO_MIN_PROBABILITY and c in cue_categories]
+        if category != "talks" and "talks" not in also and analysis.talks_under_way:
+            also.append("talks")  # the guidelines: a story that reports talks beside its main news
         evidence = list(analysis.fact_evidence)
         evidence.extend(_cue_evidence(text, analysis.cues, category))
         evidence.extend(_model_evidence(text, scored.votes, self.model.classes.index(category), category))
         return Classification(
             category=category,  # type: ignore[arg-type]
-            subtypes=_subtypes(category, analysis, cue_names),
+            subtypes=_subtypes(category, also, analysis, cue_names),
             also=also,  # type: ignore[arg-type]
             historical=_historical(analysis, cue_names),
             confidence=round(confidence, 4),
@@ -102,10 +126,14 @@ def _guideline_rule(category: str, analysis: Analysis, cue_names: set[str]) -> s
     return None
 
 
-def _subtypes(category: str, analysis: Analysis, cue_names: set[str]) -> list[str]:
-    """Sub-types of the chosen category, in the order the text names them."""
-    allowed = SUBTYPES[category]
-    found = list(dict.fromkeys(name for name, _, _ in analysis.cues if name in allowed))
+def _subtypes(category: str, also: list[str], analysis: Analysis, cue_names: set[str]) -> list[str]:
+    """Sub-types of the chosen category, in the order the text names them, then those of talks when the
+    story also reports talks (a talks rule reads them: "… salvo as talks open in Geneva")."""
+    found = list(dict.fromkeys(name for name, _, _ in analysis.cues if name in SUBTYPES[category]))
+    if category == "statement":
+        end = lead_end(analysis.text)
+        found = _lead_statement(analysis, end) or list(dict.fromkeys(
+            name for name, start, _ in analysis.cues if start >= end and name in SUBTYPES["statement"]))
     facts = analysis.facts
     if category == "attack":
         if facts.drones is not None and "drone_strike" not in found:
@@ -121,7 +149,35 @@ def _subtypes(category: str, analysis: Analysis, cue_names: set[str]) -> list[st
             found.append("threat_warning")
         if not found:
             found.append("comment")
+    if "talks" in (category, *also):
+        talks = [name for name, _, _ in analysis.cues if name in SUBTYPES["talks"]]
+        talks = talks or [name for name, _, _ in TALKS_IMPLIED.find(analysis.tokens)]
+        talks = talks or (["meeting"] if analysis.talks_under_way else [])
+        found.extend(name for name in dict.fromkeys(talks) if name not in found)
     return found
+
+
+def _lead_statement(analysis: Analysis, end: int) -> list[str]:
+    """The statement sub-types of the lead (up to `end`, `actors.lead_end`), in order: a statement's speech act
+    is its lead's, so an article whose lead reports a comment is no threat because paragraph nine quotes one;
+    only a lead with none takes the rest's. A cue in scare quotes (the "Russian threat") is a term the speaker
+    holds at a distance, not one they use; a threat stated without a cue word ("will respond to any
+    aggression") counts (`cues.THREATS_IMPLIED`)."""
+    text = analysis.text
+    scare = [m.span() for m in _SCARE_QUOTE.finditer(text, 0, end)]
+    found = [(start, name) for name, start, _ in analysis.cues
+             if start < end and name in SUBTYPES["statement"] and not any(a <= start < b for a, b in scare)]
+    found += [(start, "threat_warning") for start in analysis.threats if start < end]
+    return list(dict.fromkeys(name for _, name in sorted(found)))
+
+
+# Story marks beyond the model's features, in one scan of the words: actors, talks under way, implied threats.
+_MARKS: PhraseIndex[tuple[str, str]] = PhraseIndex([
+    *((stem, ("actor", name)) for name, stems in ACTORS.items() for stem in stems),
+    *((phrase, ("talks", "meeting")) for phrase in TALKS_UNDER_WAY),
+    *((phrase, ("threat", "threat_warning")) for phrase in THREATS_IMPLIED),
+])
+_SCARE_QUOTE = re.compile(r"[\"“«„‘][^\"“”«»„‘’\s]+(?:\s[^\"“”«»„‘’\s]+){0,2}[\"”»’“]")  # up to three words
 
 
 def _historical(analysis: Analysis, cue_names: set[str]) -> bool:

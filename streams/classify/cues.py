@@ -133,6 +133,34 @@ _INDEX: PhraseIndex[str] = PhraseIndex(
 )
 
 
+# Talks under way ("as talks open in Geneva", "the third round of negotiations"), and the meeting sub-type of a
+# talks story that names no other (talks are meetings). The guidelines put talks in "also" when a story reports
+# them beside its main news, which a model trained on main labels rarely scores. Kept out of `CUES`, so the
+# trained model's features stay what it was trained on.
+TALKS_UNDER_WAY: tuple[str, ...] = (
+    *(f"{noun} {verb}" for noun in ("talks", "negotiations") for verb in (
+        "open", "begin", "began", "start", "resum", "held", "took place", "are under way", "continu", "end",
+        "conclud", "kick off", "kicked off", "get under way", "got under way")),
+    "round of talks", "round of negotiat", "talks between", "talks with", "negotiations between",
+    "negotiations with", "переговори почал", "переговори розпоч", "переговори трива", "переговори відбул",
+    "переговори між", "переговоры начал", "переговоры прош", "переговоры между", "раунд переговор",
+    "раунді переговор", "раунде переговор",
+)
+# What a talks story is when its cues name no sub-type: a humanitarian corridor is a local ceasefire.
+TALKS_IMPLIED: PhraseIndex[str] = PhraseIndex([
+    *((stem, "meeting") for stem in ("negotiat", "talks$", "delegation", "переговор", "делегац")),
+    *((stem, "ceasefire_or_exchange") for stem in ("corridor", "коридор")),
+])
+
+
+# Threats a lead states without a threat cue word ("Belarus will instantly respond to any aggression"): they make
+# a statement's lead a `threat_warning`. Kept out of `CUES` for the same reason as `TALKS_UNDER_WAY`.
+THREATS_IMPLIED: tuple[str, ...] = (
+    "respond to any", "instantly respond", "harsh response", "will fight", "act of war", "high alert",
+    "will pay", "відповімо", "ответим", "жорстка відповідь", "жорстку відповідь", "жесткий ответ",
+)
+
+
 def find_cues(tokens: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     """Every cue among the words of a text (`wordindex.words`) as (cue name, start, end)."""
     return _INDEX.find(tokens)
