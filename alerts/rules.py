@@ -21,6 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from alerts.exceptions import RuleFileError
 from schemas.base import SEVERITY_RANK, Category, Lang, Severity
 from schemas.event import ClassifiedEvent, CountedFact, Feed
+from streams.classify.actors import ACTORS
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -35,7 +36,7 @@ def _parse_duration(value: Any) -> Any:
 
 Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
 FactName = CountedFact | Literal["weapons"]
-GroupBy = Literal["all", "region", "weapon_class", "source", "feed"]
+GroupBy = Literal["all", "region", "weapon_class", "source", "feed", "actors"]
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 # The names a message template may use; anything else is a load-time error, not a render-time KeyError.
@@ -54,6 +55,8 @@ class Filters(_Strict):
     """Which events a rule looks at; an empty list means "any". All given lists must match."""
 
     category: list[Category] = []
+    mentions: list[Category] = []
+    """Categories the event is or also reports (`also`): a salvo story "as talks open in Geneva" mentions talks."""
     subtypes: list[str] = []
     not_subtypes: list[str] = []
     """Sub-types that exclude an event: `[reconnaissance]` keeps reports of reconnaissance drones out."""
@@ -66,6 +69,7 @@ class Filters(_Strict):
         """True when the event passes every filter (subtypes and regions: any one of them)."""
         return (
             (not self.category or event.category in self.category)
+            and (not self.mentions or bool({event.category, *event.also} & set(self.mentions)))
             and (not self.subtypes or bool(set(self.subtypes) & set(event.subtypes)))
             and not set(self.not_subtypes) & set(event.subtypes)
             and (not self.regions or bool(set(self.regions) & set(event.facts.regions)))
@@ -257,27 +261,44 @@ class AbsenceRule(_Rule):
 
 
 class MatchRule(_Rule):
-    """Category / sub-type (via filters), place and keyword conditions; matches within `tolerance` merge."""
+    """Category / sub-type (via filters), place, speaker and keyword conditions; matches within `tolerance`
+    merge. `group_by: actors` makes one incident per story: the leaders it names, else its first place."""
 
     kind: Literal["match"]
     keywords: list[Annotated[str, Field(min_length=2)]] = []
     places: list[str] = []
+    speakers: list[str] = []
+    """Actors of which one must speak in the event's lead (`streams.classify.actors`): a threat by a head of
+    state is one the head of state makes, not any text naming one."""
     group_by: GroupBy = "all"
     tolerance: Duration = timedelta(hours=6)
 
     @model_validator(mode="after")
     def _has_a_condition(self) -> MatchRule:
         f = self.filters
-        if not (self.keywords or self.places or f.category or f.subtypes or f.regions):
-            raise ValueError("a match rule needs keywords, places, or a category/subtypes/regions filter")
+        if not (self.keywords or self.places or self.speakers or f.category or f.mentions or f.subtypes
+                or f.regions):
+            raise ValueError("a match rule needs keywords, places, speakers, or a category/mentions/subtypes/"
+                             "regions filter")
         return self
 
+    @field_validator("speakers")
+    @classmethod
+    def _known_speakers(cls, speakers: list[str]) -> list[str]:
+        unknown = sorted(set(speakers) - set(ACTORS))
+        if unknown:
+            raise ValueError(f"unknown speaker(s) {unknown}; known: {sorted(ACTORS)}")
+        return speakers
+
     def matches(self, event: ClassifiedEvent) -> bool:
-        """Keywords: any, case-insensitive, in the title; places: any of the event's places or regions."""
+        """Keywords: any, case-insensitive, in the title; places: any of the event's places or regions;
+        speakers: any of the event's speakers."""
         text = event.title.casefold()
         spots = {p.casefold() for p in [*event.facts.places, *event.facts.regions]}
-        return (not self.keywords or any(k.casefold() in text for k in self.keywords)) and (
-            not self.places or any(p.casefold() in spots for p in self.places)
+        return (
+            (not self.keywords or any(k.casefold() in text for k in self.keywords))
+            and (not self.places or any(p.casefold() in spots for p in self.places))
+            and (not self.speakers or bool(set(self.speakers) & set(event.facts.speakers)))
         )
 
 

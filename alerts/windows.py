@@ -63,6 +63,11 @@ def group_keys(event: ClassifiedEvent, group_by: GroupBy) -> list[str]:
         return sorted(set(event.facts.regions))
     if group_by == "weapon_class":
         return weapon_classes(event)
+    if group_by == "actors":  # one story: the leaders it names, else where it happens and what it is
+        facts = event.facts
+        if facts.actors:
+            return ["+".join(sorted(facts.actors))]
+        return [f"{(facts.places or ['unnamed'])[0]}/{(event.subtypes or ['any'])[0]}"]
     return [event.source if group_by == "source" else event.feed]
 
 

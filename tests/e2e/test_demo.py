@@ -19,5 +19,6 @@ def test_demo_once_delivers_the_seed_story_alert_and_exits_0() -> None:
     alerts = [body["alert"] for body in delivered]
     seed = [a for a in alerts if "news:seed-geneva-salvo" in a["event_ids"]]
     assert any(a["rule_id"] == "attack-night" and a["severity"] == "critical" for a in seed)
+    assert any(a["rule_id"] == "talks-news" and "Geneva" in a["title"] for a in seed), "talks open in Geneva"
     assert any("strike:kpszsu-2025-09-07-shahed" in a["event_ids"] for a in alerts)
     assert "signature verified" in run.stderr
