@@ -202,13 +202,13 @@ class RuleEngine:
         return [alert for alert, muted in out if not muted]
 
     def _incident_alert(self, rule: ThresholdRule | MatchRule, group: str, inc: dict[str, Any],
-                        status: str) -> tuple[Alert, bool]:
+                        status: str, *, ends_at: int | None = None) -> tuple[Alert, bool]:
         """The alert of an incident version, and whether a night incident mutes it."""
         best = ClassifiedEvent.model_validate(inc["best"]["event"])
         threshold = rule.threshold if isinstance(rule, ThresholdRule) else None
         return render(rule, AlertDraft(
             id=inc["id"], version=inc["version"], status=status, severity=inc["severity"], group=group,
-            value=inc["value"], threshold=threshold, starts_at=inc["anchor"], ends_at=None, event=best,
+            value=inc["value"], threshold=threshold, starts_at=inc["anchor"], ends_at=ends_at, event=best,
             facts=best.facts, event_ids=inc["event_ids"], sources=inc["sources"],
             first_ingested=inc["first_ingested"])), bool(inc.get("muted"))
 
@@ -415,8 +415,15 @@ class RuleEngine:
         out: list[Alert] = []
         if isinstance(rule, ThresholdRule | MatchRule):
             inc = self.state.get(f"inc|{rule.id}|{group}")
-            if inc is not None and inc["anchor"] + int(rule.tolerance.total_seconds()) < mark:
+            end = None if inc is None else inc["anchor"] + int(rule.tolerance.total_seconds())
+            if inc is not None and end is not None and end < mark:
                 del self.state[f"inc|{rule.id}|{group}"]
+                # Resolved with its final figures, as a night is: Alertmanager (and any subscription that asks
+                # for resolved versions) learns the incident is over instead of keeping it firing for ever.
+                closed = {**inc, "version": inc["version"] + 1}
+                alert, muted = self._incident_alert(rule, group, closed, "resolved", ends_at=end)
+                if not muted:
+                    out.append(alert)
         elif isinstance(rule, WindowRule | SpikeRule):
             ep = self.state.get(f"ep|{rule.id}|{group}")
             if ep is not None and ep["until"] <= mark:

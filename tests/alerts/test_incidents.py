@@ -88,3 +88,13 @@ rules:
                          news("n3", 2, "Talks about prisoners"), news("n4", 12, "New ceasefire round")])
     assert [(a.status, a.event_ids) for a in alerts] == [("firing", ["n1"]), ("firing", ["n4"])]
     assert alerts[0].title == "Talks: Delegations discuss a ceasefire" and alerts[0].severity == "info"
+
+
+def test_an_incident_the_watermark_passed_resolves_with_its_final_figures() -> None:
+    """Alertmanager keeps an alert firing until it hears otherwise: 416 of them were left firing by history."""
+    alerts = run(DRONES, [event("early", 0, drones=120), event("final", 2, drones=810),
+                          event("next-week", 24 * 7, drones=5)])
+    assert [(a.status, a.version) for a in alerts] == [("firing", 1), ("updated", 2), ("resolved", 3)]
+    resolved = alerts[-1]
+    assert resolved.id == alerts[0].id and resolved.value == 810 and resolved.severity == "critical"
+    assert resolved.ends_at == at(12)  # the incident's end: its anchor plus the tolerance
