@@ -80,5 +80,5 @@ def render(rule: Rule, draft: AlertDraft) -> Alert:
         starts_at=utc(draft.starts_at), ends_at=utc(draft.ends_at) if draft.ends_at is not None else None,
         event_ids=draft.event_ids[:256], sources=draft.sources[:64],
         first_ingested_at=utc(draft.first_ingested) if draft.first_ingested is not None else None,
-        replay=draft.event.replay,
+        replay=draft.event.replay, evidence=draft.event.evidence[:8] if about_event else [],
     )

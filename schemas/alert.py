@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field
 
 from schemas.base import Category, Contract, Identifier, Severity, ShortText
-from schemas.event import Facts, Replay
+from schemas.event import Evidence, Facts, Replay
 
 AlertStatus = Literal["firing", "updated", "resolved"]
 
@@ -39,6 +39,8 @@ class Alert(Contract):
     sources: Annotated[list[Annotated[str, Field(max_length=2_048)]], Field(max_length=64)] = []
     first_ingested_at: AwareDatetime | None = None
     replay: Replay | None = None
+    evidence: Annotated[list[Evidence], Field(max_length=16)] = []
+    """The spans of the report's text that decided its classification and counts: why it fired."""
 
     @property
     def key(self) -> str:

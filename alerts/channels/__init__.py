@@ -11,6 +11,7 @@ from alerts.channels.email import EmailChannel, EmailConfig
 from alerts.channels.kafka import KafkaChannel, KafkaConfig, Producer
 from alerts.channels.slack import SlackChannel, SlackConfig
 from alerts.channels.webhook import WebhookChannel, WebhookConfig
+from alerts.present import DEFAULT_DESK, DeskConfig
 
 __all__ = [
     "Channel",
@@ -27,7 +28,8 @@ class ChannelsConfig(BaseSettings):
 
     Read from the environment with `__` between levels: `SALVO_EMAIL__HOST=smtp.example.org`,
     `SALVO_EMAIL__PORT=587`, `SALVO_EMAIL__USERNAME`, `SALVO_EMAIL__PASSWORD`, `SALVO_EMAIL__SENDER`,
-    `SALVO_EMAIL__STARTTLS=false`, `SALVO_ALERTMANAGER__GENERATOR_URL`, `SALVO_KAFKA__TOPIC_PREFIX`.
+    `SALVO_EMAIL__STARTTLS=false`, `SALVO_KAFKA__TOPIC_PREFIX`, and the desk's `SALVO_DESK__TIMEZONE`
+    (default Europe/Kyiv) and `SALVO_DESK__API_URL` (where incident links point).
     """
 
     model_config = SettingsConfigDict(
@@ -39,6 +41,7 @@ class ChannelsConfig(BaseSettings):
     email: EmailConfig = EmailConfig()
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     kafka: KafkaConfig = KafkaConfig()
+    desk: DeskConfig = DEFAULT_DESK
 
 
 def build_channels(
@@ -51,9 +54,9 @@ def build_channels(
     """
     channels: dict[str, Channel] = {
         "webhook": WebhookChannel(config.webhook, client=http),
-        "slack": SlackChannel(config.slack, client=http),
-        "email": EmailChannel(config.email),
-        "alertmanager": AlertmanagerChannel(config.alertmanager, client=http),
+        "slack": SlackChannel(config.slack, client=http, desk=config.desk),
+        "email": EmailChannel(config.email, desk=config.desk),
+        "alertmanager": AlertmanagerChannel(config.alertmanager, client=http, desk=config.desk),
     }
     if producer is not None:
         channels["kafka"] = KafkaChannel(config.kafka, producer=producer)

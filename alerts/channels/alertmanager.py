@@ -16,6 +16,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from alerts.channels.base import Envelope, post_json
+from alerts.present import DEFAULT_DESK, DeskConfig, plain_lines
 from schemas.alert import Alert
 from schemas.subscription import AlertmanagerTarget
 
@@ -23,14 +24,10 @@ PAYLOAD_VERSION = "1"
 
 
 class AlertmanagerConfig(BaseModel):
-    """Process-wide Alertmanager settings.
-
-    :param generator_url: where "Source" links in Alertmanager point (the worker's API by default).
-    """
+    """Process-wide Alertmanager settings (none yet: `generatorURL` is the incident's page in Salvo's API,
+    from `DeskConfig.api_url`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-    generator_url: str = "http://127.0.0.1:6066/api/openapi.json"
 
 
 def _iso(when: datetime) -> str:
@@ -56,13 +53,15 @@ def labels(alert: Alert) -> dict[str, str]:
         found["category"] = alert.category
     if alert.facts.regions:
         found["region"] = ",".join(alert.facts.regions)
+    if alert.replay is not None:  # a replayed alert is told apart in Alertmanager's UI and its routes
+        found["replay"] = alert.replay.label
     return found
 
 
 def build_payload(
-    envelope: Envelope, *, resend_interval: timedelta, generator_url: str
+    envelope: Envelope, *, resend_interval: timedelta, desk: DeskConfig = DEFAULT_DESK
 ) -> list[dict[str, Any]]:
-    """A one-element `postableAlerts` list for Alertmanager's v2 API."""
+    """A one-element `postableAlerts` list for Alertmanager's v2 API; `generatorURL` is the incident's page."""
     alert = envelope.alert
     if alert.status == "resolved":
         ends = alert.ends_at or envelope.now
@@ -71,6 +70,7 @@ def build_payload(
     annotations = {
         "title": alert.title,
         "summary": alert.summary,
+        "description": "\n".join(plain_lines(alert, desk)),
         "salvo_version": str(alert.version),
         "salvo_payload_version": PAYLOAD_VERSION,
         "idempotency_key": envelope.idempotency_key,
@@ -85,7 +85,7 @@ def build_payload(
             "annotations": {k: v for k, v in annotations.items() if v},
             "startsAt": _iso(alert.starts_at),
             "endsAt": _iso(ends),
-            "generatorURL": generator_url,
+            "generatorURL": desk.incident_url(alert),
         }
     ]
 
@@ -93,9 +93,11 @@ def build_payload(
 class AlertmanagerChannel:
     """Posts alerts to an Alertmanager; its API answers 200 with an empty body, 400 on a bad alert."""
 
-    def __init__(self, config: AlertmanagerConfig, *, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: AlertmanagerConfig, *, client: httpx.AsyncClient,
+                 desk: DeskConfig = DEFAULT_DESK) -> None:
         self._config = config
         self._client = client
+        self._desk = desk
 
     async def send(self, envelope: Envelope) -> None:
         """POST to `{url}/api/v2/alerts`; raises `ChannelError` (token redacted) on failure."""
@@ -104,7 +106,7 @@ class AlertmanagerChannel:
         payload = build_payload(
             envelope,
             resend_interval=timedelta(seconds=target.resend_interval_s),
-            generator_url=self._config.generator_url,
+            desk=self._desk,
         )
         token = target.bearer_token.get_secret_value() if target.bearer_token else None
         await post_json(

@@ -22,7 +22,6 @@ from schemas.subscription import Subscription
 
 _RETRYABLE = frozenset({FailureReason.SERVER, FailureReason.RATE_LIMITED, FailureReason.TIMEOUT})
 REDACTED = "<redacted>"
-_FACTS = ("drones", "missiles", "destroyed", "killed", "injured", "children")
 
 
 class ChannelError(SalvoError):
@@ -143,11 +142,3 @@ async def post_json(
 def alert_json(alert: Alert) -> dict[str, Any]:
     """The alert as JSON-compatible data, the common core of every payload."""
     return alert.model_dump(mode="json")
-
-
-def facts_text(alert: Alert) -> list[str]:
-    """The alert's numbers and places as short "label: value" lines, shared by the human-readable channels."""
-    lines = [f"{name.capitalize()}: {value}" for name in _FACTS if (value := getattr(alert.facts, name))]
-    if alert.facts.regions:
-        lines.append(f"Regions: {', '.join(alert.facts.regions)}")
-    return lines

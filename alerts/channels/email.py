@@ -13,7 +13,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from alerts.channels.base import ChannelError, Envelope, facts_text, redact
+from alerts.channels.base import ChannelError, Envelope, redact
+from alerts.present import DEFAULT_DESK, DeskConfig, plain_lines, sources, status_word
 from schemas.delivery import FailureReason
 from schemas.subscription import EmailTarget
 
@@ -53,13 +54,14 @@ def header_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def build_message(envelope: Envelope, *, sender: str) -> EmailMessage:
-    """The message: subject with severity, text and HTML parts, the idempotency key as Message-ID seed."""
+def build_message(envelope: Envelope, *, sender: str, desk: DeskConfig = DEFAULT_DESK) -> EmailMessage:
+    """The message: subject with severity (and the replay mark), text and HTML parts with the event time in the
+    desk's zone, why it fired and the sources as links; the idempotency key as Message-ID seed."""
     alert = envelope.alert
     target = envelope.subscription.target
     assert isinstance(target, EmailTarget)
-    status = "RESOLVED" if alert.status == "resolved" else alert.severity.upper()
-    lines = [alert.title, "", alert.summary, "", *facts_text(alert), "", *alert.sources]
+    status = status_word(alert)
+    lines = plain_lines(alert, desk)
     footer = f"Salvo alert {envelope.idempotency_key} (rule {alert.rule_id}, payload v{PAYLOAD_VERSION})"
     message = EmailMessage()
     message["Subject"] = header_text(f"[{status}] {alert.title}")
@@ -68,15 +70,23 @@ def build_message(envelope: Envelope, *, sender: str) -> EmailMessage:
     message["Date"] = format_datetime(envelope.now)
     message["Message-ID"] = make_msgid(idstring=envelope.idempotency_key.replace(":", "."), domain="salvo")
     message["X-Salvo-Idempotency-Key"] = header_text(envelope.idempotency_key)
-    message.set_content("\n".join([*lines, "--", footer]))
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in facts_text(alert))
-    links = "".join(f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in alert.sources)
+    message.set_content("\n".join([alert.title, "", *lines, "--", footer]))
+    links = {s.url for s in sources(alert) if s.url} | {desk.incident_url(alert)}
+    items = "".join(f"<li>{_html_line(line, links)}</li>" for line in lines)
     message.add_alternative(
-        f"<h2>[{status}] {html.escape(alert.title)}</h2><p>{html.escape(alert.summary)}</p>"
-        f"<ul>{items}</ul><ul>{links}</ul><p><small>{html.escape(footer)}</small></p>",
+        f"<h2>[{html.escape(status)}] {html.escape(alert.title)}</h2>"
+        f"<ul>{items}</ul><p><small>{html.escape(footer)}</small></p>",
         subtype="html",
     )
     return message
+
+
+def _html_line(line: str, links: set[str]) -> str:
+    """One line as HTML: escaped, and a link where it ends in one of the alert's web URLs."""
+    label, _, tail = line.rpartition(": ")
+    if label and tail in links:
+        return f'{html.escape(label)}: <a href="{html.escape(tail)}">{html.escape(tail)}</a>'
+    return html.escape(line)
 
 
 def _smtp_error(error: Exception, secrets: list[str | None]) -> ChannelError:
@@ -99,8 +109,9 @@ def _smtp_error(error: Exception, secrets: list[str | None]) -> ChannelError:
 class EmailChannel:
     """Sends through smtplib in a worker thread, so a slow server never blocks the event loop."""
 
-    def __init__(self, config: EmailConfig) -> None:
+    def __init__(self, config: EmailConfig, *, desk: DeskConfig = DEFAULT_DESK) -> None:
         self._config = config
+        self._desk = desk
 
     def _send_sync(self, message: EmailMessage) -> None:
         config = self._config
@@ -113,7 +124,7 @@ class EmailChannel:
 
     async def send(self, envelope: Envelope) -> None:
         """Send the message; raises `ChannelError` with the step that failed and the password redacted."""
-        message = build_message(envelope, sender=self._config.sender)
+        message = build_message(envelope, sender=self._config.sender, desk=self._desk)
         password = self._config.password.get_secret_value() if self._config.password else None
         try:
             await asyncio.to_thread(self._send_sync, message)

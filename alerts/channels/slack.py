@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from alerts.channels.base import Envelope, facts_text, post_json
-from schemas.base import web_url
+from alerts.channels.base import Envelope, post_json
+from alerts.present import DEFAULT_DESK, DeskConfig, facts_text, sources, status_word, times_text, when, why_text
 from schemas.subscription import SlackTarget
 
 PAYLOAD_VERSION = "1"
@@ -38,36 +38,32 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _source(n: int, source: str) -> str:
-    """A numbered link to an http(s) source (with `|`, which ends a link's URL, percent-encoded), or text."""
-    try:
-        url = web_url(source)
-    except ValueError:
-        return escape(source)
-    return f"<{escape(url).replace('|', '%7C')}|source {n}>"
+def _link(url: str, label: str) -> str:
+    """A Slack link (`|`, which ends a link's URL, percent-encoded), its label escaped."""
+    return f"<{escape(url).replace('|', '%7C')}|{escape(label)}>"
 
 
-def build_payload(envelope: Envelope, *, max_sources: int = 5) -> dict[str, Any]:
+def build_payload(envelope: Envelope, *, max_sources: int = 5, desk: DeskConfig = DEFAULT_DESK) -> dict[str, Any]:
     """Block Kit blocks plus a plain `text` fallback (what notifications and old clients show)."""
     alert = envelope.alert
-    status = "RESOLVED" if alert.status == "resolved" else alert.severity.upper()
-    heading = f"{_ICON[alert.severity]} [{status}] {escape(alert.title)}"
+    heading = f"{_ICON[alert.severity]} [{status_word(alert)}] {escape(alert.title)}"
     fields = [
         {"type": "mrkdwn", "text": f"*Severity*\n{alert.severity}"},
         {"type": "mrkdwn", "text": f"*Status*\n{alert.status} (v{alert.version})"},
         {"type": "mrkdwn", "text": f"*Rule*\n`{escape(alert.rule_id)}`"},
-        {"type": "mrkdwn", "text": f"*Since*\n{alert.starts_at:%Y-%m-%d %H:%M} UTC"},
+        {"type": "mrkdwn", "text": f"*Since*\n{escape(when(alert.starts_at, desk))}"},
     ]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": heading[:150], "emoji": True}},
         {"type": "section", "fields": fields},
     ]
-    if alert.summary:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(alert.summary)[:3000]}})
-    if facts := facts_text(alert):
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape("\n".join(facts))}})
-    links = " · ".join(_source(n, source) for n, source in enumerate(alert.sources[:max_sources], 1))
-    footer = f"salvo v{PAYLOAD_VERSION} · {escape(envelope.idempotency_key)}" + (f" · {links}" if links else "")
+    details = [*times_text(alert, desk)[1:], *facts_text(alert), *why_text(alert)]
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape("\n".join(details))[:3000]}})
+    shown = sources(alert)[:max_sources]
+    links = " · ".join(_link(s.url, f"source {n}") if s.url else escape(s.text) for n, s in enumerate(shown, 1))
+    incident = _link(desk.incident_url(alert), "incident")
+    footer = " · ".join(part for part in (
+        f"salvo v{PAYLOAD_VERSION}", escape(envelope.idempotency_key), incident, links) if part)
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
     return {"text": heading, "blocks": blocks}
 
@@ -75,16 +71,17 @@ def build_payload(envelope: Envelope, *, max_sources: int = 5) -> dict[str, Any]
 class SlackChannel:
     """Posts to a Slack incoming webhook; Slack answers 429 with Retry-After when a channel is flooded."""
 
-    def __init__(self, config: SlackConfig, *, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: SlackConfig, *, client: httpx.AsyncClient, desk: DeskConfig = DEFAULT_DESK) -> None:
         self._config = config
         self._client = client
+        self._desk = desk
 
     async def send(self, envelope: Envelope) -> None:
         """POST the message; raises `ChannelError` with the hook URL redacted."""
         target = envelope.subscription.target
         assert isinstance(target, SlackTarget)
         url = target.url.get_secret_value()
-        body = json.dumps(build_payload(envelope, max_sources=self._config.max_sources)).encode()
+        body = json.dumps(build_payload(envelope, max_sources=self._config.max_sources, desk=self._desk)).encode()
         await post_json(
             self._client,
             url,

@@ -15,6 +15,7 @@ from alerts.channels.alertmanager import build_payload, labels
 from alerts.channels.base import Envelope
 from alerts.delivery import Deliverer, DeliveryMetrics
 from alerts.outbox import Outbox
+from alerts.present import DeskConfig
 from schemas.delivery import DeliveryRecord, DeliveryStatus
 from schemas.subscription import Subscription
 from tests.alerts.conftest import T0, make_alert
@@ -33,13 +34,16 @@ def am_subscription(url: str) -> Subscription:
 
 def test_payload_keeps_identity_and_sets_ends_at() -> None:
     sub = am_subscription("http://am:9093")
+    desk = DeskConfig(api_url="https://salvo.example/")
     firing = build_payload(Envelope(make_alert(labels={"team.name": "ops"}), sub, "k", T0),
-                           resend_interval=timedelta(seconds=60), generator_url="http://salvo")  # fmt: skip
+                           resend_interval=timedelta(seconds=60), desk=desk)  # fmt: skip
     assert firing[0]["endsAt"] == "2026-05-13T03:04:00Z" and firing[0]["startsAt"] == "2026-05-13T03:00:00Z"
     assert firing[0]["labels"]["team_name"] == "ops" and firing[0]["labels"]["region"] == "Kharkiv,Sumy"
+    # the incident's page in Salvo's API, not the API's schema
+    assert firing[0]["generatorURL"] == f"https://salvo.example/api/incidents/{make_alert().id}"
     resolved_alert = make_alert(status="resolved", version=2, ends_at=T0 + timedelta(minutes=9))
     resolved = build_payload(Envelope(resolved_alert, sub, "k", T0 + timedelta(minutes=10)),
-                             resend_interval=timedelta(seconds=60), generator_url="http://salvo")  # fmt: skip
+                             resend_interval=timedelta(seconds=60), desk=desk)  # fmt: skip
     assert resolved[0]["endsAt"] == "2026-05-13T03:09:00Z"
     assert labels(make_alert()) == labels(make_alert(version=3))
 

@@ -8,7 +8,9 @@ import pytest
 
 from alerts.channels.base import ChannelError, Envelope
 from alerts.channels.email import EmailChannel, EmailConfig, build_message
+from alerts.present import DeskConfig
 from schemas.delivery import FailureReason
+from schemas.event import Evidence, Replay
 from schemas.subscription import Subscription
 from streams.broker import free_port
 from tests.alerts.channels.fixtures import assert_no_secret
@@ -26,6 +28,25 @@ def test_message_has_text_and_html_parts_and_the_key() -> None:
     assert message["X-Salvo-Idempotency-Key"] == "k:v1"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
     assert "Drones: 753" in message.get_body(("plain",)).get_content()
+
+
+def test_the_desk_reads_when_why_where_and_whether_it_is_a_replay() -> None:
+    """The e-mail had no event time, its sources were not links, and a replay looked live."""
+    alert = make_alert(
+        replay=Replay(label="drill-7", deliver=True), sources=["https://t.me/kpszsu/12345", "kpszsu/posts/9"],
+        evidence=[Evidence(kind="drones", text="753 Shahed-type drones", start=0, end=22, rule="count->drones")],
+    )
+    desk = DeskConfig(timezone="Europe/Kyiv", api_url="https://salvo.example")
+    message = build_message(Envelope(alert, mail_to("desk@example.org"), "k:v1", T0), sender="s@x.org", desk=desk)
+    assert message["Subject"] == "[REPLAY drill-7 · CRITICAL] Mass drone attack on Kharkiv"
+    text = message.get_body(("plain",)).get_content()
+    assert "REPLAY drill-7: replayed history, not live" in text
+    assert "Since: 2026-05-13 06:00 EEST (03:00 UTC)" in text
+    assert "Rule mass-drone-attack: 753 against a threshold of 100" in text
+    assert "Evidence: “753 Shahed-type drones” (count->drones)" in text
+    html = message.get_body(("html",)).get_content()
+    assert '<a href="https://t.me/kpszsu/12345">' in html and 'href="kpszsu/posts/9"' not in html
+    assert f'<a href="https://salvo.example/api/incidents/{alert.id}">' in html
 
 
 async def test_sends_plain_smtp_and_classifies_refusals(inbox: tuple[Inbox, int]) -> None:

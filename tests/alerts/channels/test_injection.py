@@ -39,7 +39,7 @@ INJECTIONS = [
     '"quoted" \\ backslash',
 ]
 # A link Salvo built from a validated http(s) source: the only markup a Slack string may hold.
-_OWN_LINK = re.compile(r"<https?://[^|<>\s]+\|source \d+>")
+_OWN_LINK = re.compile(r"<https?://[^|<>\s]+\|(?:source \d+|incident)>")
 
 
 def _strings(value: Any) -> list[str]:
@@ -76,7 +76,8 @@ def test_slack_strings_hold_no_markup_from_the_feed(text: str) -> None:
         assert "<" not in rest and ">" not in rest, string
         assert re.sub(r"&(amp|lt|gt);", "", rest).count("&") == 0, string
     links = [link for s in _strings(payload) for link in _OWN_LINK.findall(s)]
-    assert links[0] == "<https://t.me/kpszsu/1|source 1>" and len(links) == 2  # the bare text is no link
+    # the incident's page, then the sources that are web URLs: the bare text is no link
+    assert links[0].endswith("|incident>") and links[1] == "<https://t.me/kpszsu/1|source 1>" and len(links) == 3
 
 
 @pytest.mark.parametrize("text", INJECTIONS)
@@ -99,7 +100,7 @@ def test_json_channels_carry_the_text_as_data(text: str) -> None:
     )
     envelope = Envelope(alert, sub, "k:v1", T0)
     assert json.loads(webhook.encode(webhook.build_payload(envelope)))["alert"]["title"] == alert.title
-    (posted,) = alertmanager.build_payload(envelope, resend_interval=timedelta(minutes=1), generator_url="x")
+    (posted,) = alertmanager.build_payload(envelope, resend_interval=timedelta(minutes=1))
     assert json.loads(json.dumps(posted))["annotations"]["title"] == alert.title
     _, value, _ = kafka.build_record(envelope)
     assert json.loads(value)["title"] == alert.title
