@@ -1,10 +1,11 @@
-"""The HTTP API of subscriptions, silences and deliveries: aiohttp routes the worker adds to its web server.
+"""The HTTP API of subscriptions, silences, incidents and deliveries: aiohttp routes the worker adds to its
+web server.
 
-Reads come from in-memory views that the worker keeps in step with the compacted `subscriptions` and
-`silences` topics; writes go through injected async `publish` callbacks (so the topic stays the one store
-of record, and every worker sees the same set). Outbox changes (redrive) go through a callback too,
-because only the delivery agent may write the outbox table. Every route but `/api/openapi.json` needs
-`Authorization: Bearer <SALVO_API_TOKEN>`.
+Reads come from in-memory views that the worker keeps in step with the compacted `subscriptions`, `silences`
+and `acks` topics, and with the `alerts` topic (each incident's latest version); writes go through injected
+async `publish` callbacks (so the topic stays the one store of record, and every worker sees the same set).
+Outbox changes (redrive) go through a callback too, because only the delivery agent may write the outbox
+table. Every route but `/api/openapi.json` needs `Authorization: Bearer <SALVO_API_TOKEN>`.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ import pydantic
 from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
+from alerts.acks import acknowledge
 from alerts.channels.base import ChannelError
 from alerts.outbox import Outbox, OutboxState
 from alerts.silences import check_matchers, expire, new_silence, parse_duration
 from alerts.subscriptions import route
 from schemas.alert import Alert
-from schemas.delivery import Matcher, Silence
+from schemas.delivery import Ack, Matcher, Silence
 from schemas.subscription import Subscription
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -47,6 +49,8 @@ class ApiBackend:
     :param vet: refuses a subscription whose target may not be sent to (`alerts.egress.TargetPolicy.vet`),
         before anything is stored.
     :param labels: the label names the worker's rules give their alerts, which silences may match on.
+    :param incidents: each alert's latest version by id (what `salvo incidents` lists).
+    :param acks: acknowledgements by incident id; `publish_ack` writes one to its topic.
     """
 
     subscriptions: Mapping[str, Subscription]
@@ -58,7 +62,30 @@ class ApiBackend:
     send_test: Callable[[Subscription, Alert, datetime], Awaitable[None]]
     vet: Callable[[Subscription], Awaitable[None]]
     labels: frozenset[str]
+    incidents: Mapping[str, Alert]
+    acks: Mapping[str, Ack]
+    publish_ack: Callable[[Ack], Awaitable[None]]
     clock: Callable[[], datetime] = _utcnow
+
+
+class AckRequest(pydantic.BaseModel):
+    """The body of `POST /api/incidents/{id}/ack`."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    comment: str = ""
+    by: str = "salvo"
+
+
+def incident_row(alert: Alert, ack: Ack | None) -> dict[str, Any]:
+    """One incident as `salvo incidents` lists it: its latest version, and who acknowledged it."""
+    return {
+        "id": alert.id, "rule_id": alert.rule_id, "severity": alert.severity, "status": alert.status,
+        "version": alert.version, "title": alert.title, "starts_at": alert.starts_at.isoformat(),
+        "ends_at": alert.ends_at.isoformat() if alert.ends_at else None, "regions": list(alert.facts.regions),
+        "active": alert.status != "resolved", "replay": alert.replay.label if alert.replay else None,
+        "acknowledged": ack.model_dump(mode="json") if ack else None,
+    }  # fmt: skip
 
 
 class SilenceRequest(pydantic.BaseModel):
@@ -149,6 +176,9 @@ class Api:
             web.get("/api/silences", a(self.list_silences)),
             web.post("/api/silences", a(self.create_silence)),
             web.delete("/api/silences/{id}", a(self.expire_silence)),
+            web.get("/api/incidents", a(self.list_incidents)),
+            web.get("/api/incidents/{id}", a(self.get_incident)),
+            web.post("/api/incidents/{id}/ack", a(self.ack_incident)),
             web.get("/api/deliveries", a(self.list_deliveries)),
             web.post("/api/deliveries/{key}/redrive", a(self.redrive_delivery)),
         ]
@@ -224,7 +254,8 @@ class Api:
     async def route_alert(self, request: web.Request) -> web.Response:
         alert = Alert.model_validate(await _json(request))
         decisions = route(
-            alert, self._b.subscriptions.values(), self._b.silences.values(), now=self._b.clock()
+            alert, self._b.subscriptions.values(), self._b.silences.values(), now=self._b.clock(),
+            acks=self._b.acks,
         )
         return web.json_response(
             [
@@ -271,6 +302,39 @@ class Api:
         await self._b.publish_silence(ended.id, ended)
         return web.json_response(ended.model_dump(mode="json"))
 
+    async def list_incidents(self, request: web.Request) -> web.Response:
+        active = request.query.get("active") == "true"
+        rows = [incident_row(alert, self._b.acks.get(alert.id)) for alert in self._b.incidents.values()
+                if not active or alert.status != "resolved"]
+        return web.json_response(sorted(rows, key=lambda row: row["starts_at"], reverse=True))
+
+    def _incident(self, request: web.Request) -> Alert:
+        found = self._b.incidents.get(request.match_info["id"])
+        if found is None:
+            raise web.HTTPNotFound(
+                text=json.dumps({"error": f"no incident with id {request.match_info['id']!r}; see `salvo incidents`",
+                                 "details": []}),
+                content_type="application/json",
+            )
+        return found
+
+    async def get_incident(self, request: web.Request) -> web.Response:
+        """The incident's latest version whole, who acknowledged it, and what its deliveries did."""
+        alert = self._incident(request)
+        deliveries = [{"key": e.key, "subscription": e.request.subscription, "version": e.request.alert.version,
+                       "state": e.state.value, "attempts": e.attempts, "error": e.error}
+                      for e in self._b.outbox.entries(None) if e.request.alert.id == alert.id]
+        ack = self._b.acks.get(alert.id)
+        return web.json_response({"alert": alert.model_dump(mode="json"), "deliveries": deliveries,
+                                  "acknowledged": ack.model_dump(mode="json") if ack else None})
+
+    async def ack_incident(self, request: web.Request) -> web.Response:
+        alert = self._incident(request)
+        body = AckRequest.model_validate(await _json(request))
+        ack = acknowledge(alert, by=body.by, comment=body.comment, now=self._b.clock())
+        await self._b.publish_ack(ack)
+        return web.json_response(ack.model_dump(mode="json"), status=201)
+
     async def list_deliveries(self, request: web.Request) -> web.Response:
         state = request.query.get("state")
         wanted = OutboxState(state) if state else None
@@ -309,7 +373,7 @@ def _merge(target: Any, patch: Any) -> Any:
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 description, with component schemas generated from the pydantic contracts."""
-    models = [(m, "validation") for m in (Subscription, Silence, Alert, SilenceRequest)]
+    models = [(m, "validation") for m in (Subscription, Silence, Alert, SilenceRequest, AckRequest)]
     _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
 
     def body(name: str) -> dict[str, Any]:
@@ -347,6 +411,14 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/silences/{id}": {"delete": {"summary": "Expire a silence now (it stays listed with all=true)",
                                           "responses": ok}},
+        "/api/incidents": {"get": {"summary": "Incidents, newest first: each alert's latest version "
+                                              "(`?active=true`: not resolved)", "responses": ok}},
+        "/api/incidents/{id}": {"get": {"summary": "One incident: its latest version, acknowledgement and "
+                                                   "deliveries",
+                                        "responses": {**ok, "404": {"description": "Unknown"}}}},
+        "/api/incidents/{id}/ack": {"post": {"summary": "Acknowledge an incident: its later versions are held",
+                                             "requestBody": body("AckRequest"),
+                                             "responses": {"201": {"description": "Acknowledged"}}}},
         "/api/deliveries": {"get": {"summary": "Outbox entries (`?state=pending|delivered|dead`)",
                                     "responses": ok}},
         "/api/deliveries/{key}/redrive": {"post": {"summary": "Resend one delivery with fresh attempts",

@@ -1,20 +1,23 @@
 """Routing: which subscriptions an alert reaches, and why (Salvo's analogue of Alertmanager's dispatch).
 
-`route` is pure: it takes the subscriptions, silences and `now`, and returns one decision per subscription
-with human-readable reasons, so `salvo route ALERT.json` and the worker agree by construction.
+`route` is pure: it takes the subscriptions, silences, acknowledgements and `now`, and returns one decision
+per subscription with human-readable reasons, so `salvo route ALERT.json` and the worker agree by
+construction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from alerts.acks import holding
+from alerts.acks import reason as acks_reason
 from alerts.silences import silencing
 from schemas.alert import Alert
 from schemas.base import SEVERITY_RANK
-from schemas.delivery import Silence
+from schemas.delivery import Ack, Silence
 from schemas.subscription import Filters, Subscription
 
 
@@ -28,6 +31,7 @@ class Verdict(StrEnum):
     QUIET_HOURS = "quiet_hours"
     REPLAY = "replay"
     RESOLVED_OFF = "resolved_off"
+    ACKNOWLEDGED = "acknowledged"
 
 
 @dataclass(frozen=True)
@@ -81,10 +85,11 @@ def match_filters(filters: Filters, alert: Alert) -> tuple[bool, list[str]]:
 
 
 def decide(
-    subscription: Subscription, alert: Alert, silences: Iterable[Silence], now: datetime
+    subscription: Subscription, alert: Alert, silences: Iterable[Silence], now: datetime,
+    acks: Mapping[str, Ack] | None = None,
 ) -> RouteDecision:
-    """The decision for one subscription: disabled, filtered, resolved not wanted, replay, silenced, quiet
-    hours, or deliver.
+    """The decision for one subscription: disabled, filtered, resolved not wanted, replay, acknowledged,
+    silenced, quiet hours, or deliver.
 
     A replayed alert reaches nobody unless its replay was started with `--deliver`: rehearsals never page.
     """
@@ -101,6 +106,9 @@ def decide(
         return decision(Verdict.RESOLVED_OFF, ["resolved version, and send_resolved is off"])
     if alert.replay is not None and not alert.replay.deliver:
         return decision(Verdict.REPLAY, [f"replay {alert.replay.label} runs without --deliver"])
+    ack = holding(alert, acks or {})
+    if ack is not None:
+        return decision(Verdict.ACKNOWLEDGED, [acks_reason(ack)])
     silence = silencing(alert, silences, now=now)
     if silence is not None:
         until = silence.ends_at.isoformat(timespec="minutes")
@@ -113,9 +121,10 @@ def decide(
 
 
 def route(
-    alert: Alert, subscriptions: Iterable[Subscription], silences: Iterable[Silence], *, now: datetime
+    alert: Alert, subscriptions: Iterable[Subscription], silences: Iterable[Silence], *, now: datetime,
+    acks: Mapping[str, Ack] | None = None,
 ) -> list[RouteDecision]:
     """One decision per subscription, sorted by name, for the worker and for `salvo route` alike."""
     active = [silence for silence in silences if silence.active(now)]
     ordered = sorted(subscriptions, key=lambda s: s.name)
-    return [decide(subscription, alert, active, now) for subscription in ordered]
+    return [decide(subscription, alert, active, now, acks) for subscription in ordered]

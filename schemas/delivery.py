@@ -40,6 +40,7 @@ class DeliveryStatus(StrEnum):
     DUPLICATE = "duplicate"
     DEFERRED = "deferred"
     UNSUBSCRIBED = "unsubscribed"
+    ACKNOWLEDGED = "acknowledged"
 
 
 class DeliveryRequest(Contract):
@@ -121,3 +122,15 @@ class Silence(Contract):
     def active(self, now: datetime) -> bool:
         """True while the silence mutes alerts."""
         return self.starts_at <= now < self.ends_at
+
+
+class Ack(Contract):
+    """Someone on the desk took an incident (`acks` topic, keyed by the alert id): its later versions are not
+    sent, so a night that grows does not page again, while its `resolved` version still is (`alerts.acks`)."""
+
+    incident: Identifier
+    version: Annotated[int, Field(ge=1)]
+    """The version that was on screen when it was acknowledged; later versions are held."""
+    at: AwareDatetime
+    by: ShortText = "salvo"
+    comment: Annotated[str, Field(max_length=1_000)] = ""

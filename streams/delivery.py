@@ -42,7 +42,7 @@ from alerts.delivery.pipeline import Deliverer
 from alerts.egress import egress_client
 from alerts.outbox import Outbox
 from schemas import Alert, Subscription
-from schemas.delivery import DeliveryRecord, Silence
+from schemas.delivery import Ack, DeliveryRecord, Silence
 from schemas.secrets import SEAL
 from streams import topics
 from streams.settings import SalvoSettings
@@ -54,14 +54,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _acknowledged(topic: faust.TopicT, key: bytes, value: bytes | None) -> None:
-    """Send one record and return once the broker acknowledged it.
+async def _stored(topic: faust.TopicT, view: CompactedView[Any], key: str, value: bytes | None) -> None:
+    """Write one record of a compacted topic, return once the broker acknowledged it, and apply it to this
+    worker's view at once (the view's own reader catches up later).
 
     `send` only queues the record; awaiting what it returns waits for the broker, which answers after all
     in-sync replicas have it (faust's `producer_acks` defaults to -1, "all"). The API answers after this,
     so what it confirmed survives a crash of the worker a moment later.
     """
-    await (await topic.send(key=key, value=value))
+    await (await topic.send(key=key.encode(), value=value))
+    view.apply(key.encode(), value)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,15 @@ class Notifier:
         self.silences: CompactedView[Silence] = CompactedView(
             settings.topic(topics.SILENCES), Silence, bootstrap_servers=settings.bootstrap_servers
         )
+        self.acks_topic = topic(topics.ACKS)
+        self.acks: CompactedView[Ack] = CompactedView(
+            settings.topic(topics.ACKS), Ack, bootstrap_servers=settings.bootstrap_servers
+        )
+        # Each incident's latest version, for `salvo incidents` (the alerts topic is keyed by alert id and has
+        # one partition, so the newest record of a key is its latest version).
+        self.incidents: CompactedView[Alert] = CompactedView(
+            settings.topic(topics.ALERTS), Alert, bootstrap_servers=settings.bootstrap_servers
+        )
         self.outbox_table = app.Table(
             "outbox",
             partitions=1,
@@ -143,6 +154,7 @@ class Notifier:
                     outbox=self.outbox,
                     subscriptions=self.subscriptions,
                     silences=self.silences,
+                    acks=self.acks,
                     record=self.record,
                     metrics=self.metrics,
                     run=self.lanes,
@@ -186,11 +198,12 @@ class Notifier:
         await deliverer.tick(now=control.now)
 
     async def follow_views(self) -> None:
-        """Keep this worker's copies of subscriptions and silences current."""
-        await asyncio.gather(self.subscriptions.follow(), self.silences.follow())
+        """Keep this worker's copies of subscriptions, silences, acknowledgements and incidents current."""
+        await asyncio.gather(self.subscriptions.follow(), self.silences.follow(), self.acks.follow(),
+                             self.incidents.follow())
 
     def api(self, *, labels: frozenset[str]) -> Api:
-        """The subscription, silence and delivery API over this worker's views and topics.
+        """The subscription, silence, incident and delivery API over this worker's views and topics.
 
         :param labels: the label names the worker's rules give their alerts (what silences may match)."""
 
@@ -198,13 +211,14 @@ class Notifier:
             value = None
             if subscription is not None:
                 value = subscription.model_dump_json(context=self.sealing).encode()
-            await _acknowledged(self.subscriptions_topic, name.encode(), value)
-            self.subscriptions.apply(name.encode(), value)
+            await _stored(self.subscriptions_topic, self.subscriptions, name, value)
 
         async def publish_silence(silence_id: str, silence: Silence | None) -> None:
             value = silence.model_dump_json().encode() if silence is not None else None
-            await _acknowledged(self.silences_topic, silence_id.encode(), value)
-            self.silences.apply(silence_id.encode(), value)
+            await _stored(self.silences_topic, self.silences, silence_id, value)
+
+        async def publish_ack(ack: Ack) -> None:
+            await _stored(self.acks_topic, self.acks, ack.incident, ack.model_dump_json().encode())
 
         async def redrive(key: str) -> None:
             await self.control.send(value=Control(now=_now(), redrive=key).encode())
@@ -223,5 +237,8 @@ class Notifier:
             send_test=send_test,
             vet=self.policy.vet,
             labels=labels,
+            incidents=self.incidents,
+            acks=self.acks,
+            publish_ack=publish_ack,
         )
         return Api(backend, token=token)

@@ -34,6 +34,7 @@ DELIVERY_LOG = "deliveries.log"
 DEADLETTER = "deadletter"
 SUBSCRIPTIONS = "subscriptions"
 SILENCES = "silences"
+ACKS = "acks"
 
 # Marks a clock record of `events.classified`: the rules read their clock in-band (streams.worker.rules), and
 # every reader of the topic that wants events skips these.
@@ -55,6 +56,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(DEADLETTER, "refused messages with the original bytes and the reason"),
     TopicSpec(SUBSCRIPTIONS, "subscriptions keyed by name; a null value deletes", config=_COMPACTED),
     TopicSpec(SILENCES, "silences keyed by id", config=_COMPACTED),
+    TopicSpec(ACKS, "incident acknowledgements keyed by alert id", config=_COMPACTED),
 )
 
 

@@ -37,7 +37,7 @@ from alerts.delivery.stages import (
 from alerts.outbox import Outbox, OutboxEntry, OutboxState
 from alerts.subscriptions import Verdict, route
 from schemas.alert import Alert
-from schemas.delivery import DeliveryRecord, DeliveryRequest, DeliveryStatus, Silence
+from schemas.delivery import Ack, DeliveryRecord, DeliveryRequest, DeliveryStatus, Silence
 from schemas.subscription import AlertmanagerTarget, Subscription
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ _LOGGED_HOLDS = {
     Verdict.SILENCED: DeliveryStatus.SILENCED,
     Verdict.QUIET_HOURS: DeliveryStatus.SILENCED,
     Verdict.REPLAY: DeliveryStatus.REPLAY,
+    Verdict.ACKNOWLEDGED: DeliveryStatus.ACKNOWLEDGED,
 }
 
 
@@ -81,6 +82,7 @@ class Deliverer:
 
     :param subscriptions: the live view of the `subscriptions` topic (name → Subscription).
     :param silences: the live view of the `silences` topic (id → Silence).
+    :param acks: the live view of the `acks` topic (incident id → Ack; default none).
     :param record: publishes a `DeliveryRecord` to `deliveries.log` (awaited, so a record is not lost).
     :param keep: how long finished outbox entries stay for dedup (default 7 days).
     :param run: how passes run (default `inline`: awaited at once, records returned); the worker's `Lanes`.
@@ -98,6 +100,7 @@ class Deliverer:
         silences: Mapping[str, Silence],
         record: RecordSink,
         metrics: DeliveryMetrics,
+        acks: Mapping[str, Ack] | None = None,
         policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
         keep: timedelta = timedelta(days=7),
@@ -108,6 +111,7 @@ class Deliverer:
         self._outbox = outbox
         self._subscriptions = subscriptions
         self._silences = silences
+        self._acks: Mapping[str, Ack] = acks if acks is not None else {}
         self._record = record
         self._metrics = metrics
         self._keep = keep
@@ -123,9 +127,11 @@ class Deliverer:
         )
 
     async def plan(self, alert: Alert, *, now: datetime) -> list[DeliveryRequest]:
-        """The deliveries an alert needs; silenced and quiet-hours decisions are logged, not dropped."""
+        """The deliveries an alert needs; silenced, quiet-hours, replay and acknowledged decisions are logged,
+        not dropped."""
         requests = []
-        for decision in route(alert, self._subscriptions.values(), self._silences.values(), now=now):
+        for decision in route(alert, self._subscriptions.values(), self._silences.values(), now=now,
+                              acks=self._acks):
             if decision.deliver:
                 requests.append(
                     DeliveryRequest(

@@ -16,13 +16,14 @@ app = typer.Typer(
 def _register() -> None:
     """The explicit table of sub-command modules: each adds its commands to `app`."""
     # cli-registry: one import and one `register(app)` per area, in this order.
-    from streams.cli import classify, core, deliveries, replay, rules, silence, subscribe
+    from streams.cli import classify, core, deliveries, incidents, replay, rules, silence, subscribe
 
     core.register(app)
     classify.register(app)
     rules.register(app)
     subscribe.register(app)
     silence.register(app)
+    incidents.register(app)
     deliveries.register(app)
     replay.register(app)
 

@@ -17,7 +17,8 @@ from alerts.delivery import Deliverer, DeliveryMetrics
 from alerts.egress import TargetPolicy, egress_client
 from alerts.outbox import Outbox
 from alerts.rules import default_rules
-from schemas.delivery import DeliveryRecord, Silence
+from schemas.alert import Alert
+from schemas.delivery import Ack, DeliveryRecord, Silence
 from schemas.subscription import Subscription
 from streams.broker import LOOPBACK_NETWORKS
 from tests.alerts.channels.fixtures import Receiver
@@ -33,6 +34,8 @@ class ApiWorker:
     def __init__(self) -> None:
         self.subscriptions: dict[str, Subscription] = {}
         self.silences: dict[str, Silence] = {}
+        self.incidents: dict[str, Alert] = {}
+        self.acks: dict[str, Ack] = {}
         self.store: dict = {}
         self.log: list[DeliveryRecord] = []
         self.receiver = Receiver()
@@ -51,6 +54,9 @@ class ApiWorker:
         if silence is not None:
             self.silences[silence_id] = silence
 
+    async def _publish_ack(self, ack: Ack) -> None:
+        self.acks[ack.incident] = ack
+
     async def _record(self, record: DeliveryRecord) -> None:
         self.log.append(record)
 
@@ -65,13 +71,14 @@ class ApiWorker:
         self.deliverer = Deliverer(
             channels=build_channels(ChannelsConfig(), http=self._http), outbox=outbox,
             subscriptions=self.subscriptions, silences=self.silences, record=self._record,
-            metrics=DeliveryMetrics(CollectorRegistry()), rng=random.Random(1),
+            metrics=DeliveryMetrics(CollectorRegistry()), rng=random.Random(1), acks=self.acks,
         )  # fmt: skip
         backend = ApiBackend(
             subscriptions=self.subscriptions, silences=self.silences, outbox=outbox,
             publish_subscription=self._publish_subscription, publish_silence=self._publish_silence,
             redrive=self._redrive, send_test=self.deliverer.send_direct, vet=POLICY.vet,
-            labels=default_rules().label_names(),
+            labels=default_rules().label_names(), incidents=self.incidents, acks=self.acks,
+            publish_ack=self._publish_ack,
         )  # fmt: skip
         app = web.Application()
         app.router.add_routes(Api(backend, token=TOKEN).routes())

@@ -1,4 +1,5 @@
-"""Tests of `salvo subscribe|route|silence|deliveries` (streams/cli/{subscribe,silence,deliveries}.py).
+"""Tests of `salvo subscribe|route|silence|incidents|ack|deliveries` (streams/cli/{subscribe,silence,incidents,
+deliveries}.py).
 
 The commands run against a real API server (the worker's routes over dict views) in a thread, with a real
 webhook receiver behind it, exactly as a newcomer would use them.
@@ -16,7 +17,7 @@ import typer
 from typer.testing import CliRunner
 
 from schemas.delivery import DeliveryStatus
-from streams.cli import deliveries, silence, subscribe
+from streams.cli import deliveries, incidents, silence, subscribe
 from tests.alerts.api_fixtures import TOKEN, ApiWorker, ThreadedApiWorker
 from tests.alerts.conftest import make_alert
 
@@ -24,7 +25,7 @@ from tests.alerts.conftest import make_alert
 @pytest.fixture
 def cli() -> typer.Typer:
     app = typer.Typer()
-    for module in (subscribe, silence, deliveries):
+    for module in (subscribe, silence, incidents, deliveries):
         module.register(app)
     return app
 
@@ -118,6 +119,31 @@ def test_silence_add_list_expire(cli, served, tmp_path: Path) -> None:
     assert code == 1 and "at most 30 days" in out
     code, out = run(cli, worker, "silence", "add", "--match", "regoin=Kharkiv", "--for", "2h", "--comment", "x")
     assert code == 1 and "did you mean 'region'?" in out
+
+
+def test_incidents_list_and_ack_holds_the_later_versions_but_not_the_resolved(cli, served) -> None:
+    """A night that grows all night paged again at each version; acknowledged, it pages no more."""
+    worker, threaded = served
+    run(cli, worker, "subscribe", "add", "ops", "--webhook", worker.receiver.url, "--send-resolved")
+    first = make_alert()
+    worker.incidents[first.id] = first
+    threaded.run(worker.deliverer.submit(first, now=datetime.now(UTC)))
+    code, out = run(cli, worker, "incidents", "--active", "--json")
+    (row,) = json.loads(out)
+    assert code == 0 and (row["id"], row["version"], row["acknowledged"]) == (first.id, 1, None)
+    code, out = run(cli, worker, "ack", first.id, "--comment", "on it, calling the air force", "--by", "nika")
+    assert code == 0 and f"acknowledged {first.id} at v1" in out
+    assert "nika: on it" in run(cli, worker, "incidents")[1]
+    grown = make_alert(version=2, status="updated", value=900)
+    threaded.run(worker.deliverer.submit(grown, now=datetime.now(UTC)))
+    held = worker.log[-1]
+    assert held.status is DeliveryStatus.ACKNOWLEDGED and "acknowledged by nika" in (held.error or "")
+    over = make_alert(version=3, status="resolved", value=900)
+    threaded.run(worker.deliverer.submit(over, now=datetime.now(UTC)))
+    keys = [got.headers["Idempotency-Key"] for got in worker.receiver.received]
+    assert keys == [first.key, over.key]  # v2 held, the resolved version still told
+    code, out = run(cli, worker, "ack", "no-such-incident")
+    assert code == 1 and "see `salvo incidents`" in out
 
 
 def test_deliveries_list_and_redrive(cli, served) -> None:
