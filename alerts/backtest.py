@@ -31,6 +31,8 @@ class BacktestResult:
     duplicates: int = 0
     late: list[ClassifiedEvent] = field(default_factory=list)
     rejected: list[FileRejection] = field(default_factory=list)
+    left_out: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Reports each rule left out, by (rule, reason) (`RuleEngine.left_out`)."""
 
     def summary(self) -> dict[tuple[str, str], tuple[int, int]]:
         """(rule, severity) → (distinct alerts, alert versions); severity is each alert's highest."""
@@ -91,6 +93,7 @@ def replay(engine: RuleEngine, events: Iterable[ClassifiedEvent], result: Backte
         last = event.occurred_at if last is None else max(last, event.occurred_at)
     if last is not None:
         result.alerts += engine.advance(last)
+    result.left_out = dict(sorted(engine.left_out.items()))
 
 
 def run_backtest(paths: Iterable[Path], rules: RuleSet, *, since: date | None = None, until: date | None = None,

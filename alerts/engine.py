@@ -16,6 +16,7 @@ of event time and the hours kept, see `alerts.dedup`).
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -78,7 +79,8 @@ class RuleEngine:
             little later are not late (default 30 s; see `alerts.watermark`).
         :param dedup_horizon: how far behind the watermark (event time) an exact repeat is still recognised
             (default 7 days; older repeats are late anyway once past the allowed lateness).
-        :param metrics: optional metrics; the engine counts alerts and late events into it."""
+        :param metrics: optional metrics; the engine counts alerts, late events and the reports its rules
+            leave out into it."""
         self.rules = rules
         self.state = state
         self.lateness = int(allowed_lateness.total_seconds())
@@ -89,6 +91,12 @@ class RuleEngine:
         if metrics:
             metrics.watch_state(state)
         self.nights = {rule.id: rule for rule in rules if isinstance(rule, NightRule)}
+        self.left_out: Counter[tuple[str, str]] = Counter()
+        """Reports each rule left out, by (rule, reason), since this engine started (`salvo backtest` shows
+        them; live, `salvo_rule_left_out_total`): a silent filter must not hide the nights it drops."""
+        # the filters without their exclusions: an event they accept and the rule's filters refuse was left out
+        self._relaxed = {rule.id: rule.filters.model_copy(update={"not_subtypes": []})
+                         for rule in rules if rule.filters.not_subtypes}
 
     # -- watermark ----------------------------------------------------------------------------------
     @property
@@ -124,7 +132,12 @@ class RuleEngine:
         for rule in self.rules:
             if isinstance(rule, AbsenceRule):
                 out += self._absence_seen(rule, event, windows.epoch(event.ingested_at))
-            elif rule.filters.accepts(event):
+            elif not rule.filters.accepts(event):
+                relaxed = self._relaxed.get(rule.id)
+                if relaxed is not None and relaxed.accepts(event):
+                    excluded = sorted(set(rule.filters.not_subtypes) & set(event.subtypes))
+                    self._leave_out(rule.id, f"subtype {excluded[0]}")
+            else:
                 if isinstance(rule, ThresholdRule | MatchRule):
                     out += self._incident(rule, event, t)
                 elif isinstance(rule, NightRule):
@@ -436,6 +449,11 @@ class RuleEngine:
             del self.state[f"cd|{rule.id}|{group}"]
         return out
 
+    def _leave_out(self, rule_id: str, reason: str, reports: int = 1) -> None:
+        self.left_out[(rule_id, reason)] += reports
+        if self.metrics:
+            self.metrics.leave_out(rule_id, reason, reports)
+
     def _close_night(self, rule: NightRule, group: str, mark: int) -> list[Alert]:
         """A night the watermark passed resolves its incident with the final figures; its tally stays while a
         later night's spike needs it as history."""
@@ -445,6 +463,11 @@ class RuleEngine:
             return []
         out = []
         fired = tally["fired"]
+        if not tally.get("closed"):  # counted once, when the night's figures are final
+            tally = {**tally, "closed": True}
+            self.state[key] = tally
+            for reason, reports in nights.left_out(rule, tally).items():
+                self._leave_out(rule.id, reason, reports)
         if fired is not None and not fired.get("resolved"):
             tally = {**tally, "fired": {**fired, "version": fired["version"] + 1, "resolved": True}}
             self.state[key] = tally

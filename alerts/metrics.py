@@ -24,6 +24,10 @@ class AlertMetrics:
                                    ["reason"], registry=registry)
         self.watermark_delay = Gauge("salvo_watermark_delay_seconds",
                                      "How far the event-time watermark trails the clock.", registry=registry)
+        self.left_out = Counter("salvo_rule_left_out_total",
+                                "Reports a rule left out: excluded by a filter (reason `subtype reconnaissance`), or "
+                                "inside a national summary of their night (`covered by national`).",
+                                ["rule", "reason"], registry=registry)
         self.state_size = Gauge("salvo_window_state_keys", "Keys held in the rule engine's state table.",
                                 registry=registry)
         for reason in LATE_REASONS:
@@ -36,6 +40,10 @@ class AlertMetrics:
     def alert(self, alert: Alert) -> None:
         """Count one emitted alert version."""
         self.alerts.labels(rule=alert.rule_id, severity=alert.severity, status=alert.status).inc()
+
+    def leave_out(self, rule: str, reason: str, reports: int) -> None:
+        """Count reports a rule left out."""
+        self.left_out.labels(rule=rule, reason=reason).inc(reports)
 
     def late(self, reason: str) -> None:
         """Count one late event."""

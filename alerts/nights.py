@@ -58,7 +58,7 @@ class Figures:
 
 def new_tally(start: int, end: int) -> dict[str, Any]:
     """An empty night from `start` to `end` (Unix s)."""
-    return {"start": start, "end": end, "models": {}, "totals": {}, "classes": {}, "regions": [],
+    return {"start": start, "end": end, "models": {}, "rows": {}, "totals": {}, "classes": {}, "regions": [],
             "regions_reported": 0, "event_ids": [], "sources": [], "first_ingested": None, "first_at": None,
             "latest_at": None, "fired": None}
 
@@ -70,7 +70,8 @@ def account(source: str) -> str:
 
 def add(rule: NightRule, tally: dict[str, Any], event: ClassifiedEvent, t: int, ingested: int) -> dict[str, Any]:
     """The tally with one more report (a new dict: the caller assigns it back)."""
-    out = {**tally, "models": dict(tally["models"]), "totals": dict(tally["totals"])}
+    out = {**tally, "models": dict(tally["models"]), "rows": dict(tally.get("rows", {})),
+           "totals": dict(tally["totals"])}
     who = account(event.source)
     facts = event.facts
     for kind in KINDS:
@@ -82,6 +83,9 @@ def add(rule: NightRule, tally: dict[str, Any], event: ClassifiedEvent, t: int, 
             by_source = dict(out["models"].get(key) or {})
             by_source[who] = by_source.get(who, 0) + count
             out["models"][key] = by_source
+            rows = dict(out["rows"].get(key) or {})
+            rows[who] = rows.get(who, 0) + 1
+            out["rows"][key] = rows
             if kind == "missiles" and facts.missile_classes:
                 out["classes"] = {**out["classes"], key: next(iter(facts.missile_classes))}
         elif count <= rule.story_max.get(kind, count) and not event.historical:
@@ -105,6 +109,29 @@ def _union(kept: list[str], new: list[str], limit: int) -> list[str]:
     return out
 
 
+def _national(rule: NightRule, who: str) -> bool:
+    return any(source_is(who, s) for s in rule.national)
+
+
+def left_out(rule: NightRule, tally: dict[str, Any]) -> dict[str, int]:
+    """The night's report rows its figures leave out, by reason: per kind, the regional rows when the national
+    summaries were counted (`covered by national`), or the national rows when the regional ones add up to more
+    (`national below regional`). See `figures`."""
+    out: dict[str, int] = {}
+    for kind in KINDS:
+        keys = [key for key in tally["models"] if key.split("|", 1)[0] == kind]
+        national = sum(max((n for who, n in tally["models"][key].items() if _national(rule, who)), default=0)
+                       for key in keys)
+        regional = sum(n for key in keys for who, n in tally["models"][key].items() if not _national(rule, who))
+        counted_national = national >= regional and national > 0
+        reason = "covered by national" if counted_national else "national below regional"
+        rows = sum(n for key in keys for who, n in tally.get("rows", {}).get(key, {}).items()
+                   if _national(rule, who) != counted_national)
+        if rows:
+            out[reason] = out.get(reason, 0) + rows
+    return out
+
+
 def figures(rule: NightRule, tally: dict[str, Any] | None) -> Figures:
     """The night's figures (see the module doc); an absent night counts zero."""
     if tally is None:
@@ -113,11 +140,10 @@ def figures(rule: NightRule, tally: dict[str, Any] | None) -> Figures:
     regional: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
     for key, by_source in sorted(tally["models"].items()):
         kind = key.split("|", 1)[0]
-        counts = [n for who, n in by_source.items() if any(source_is(who, s) for s in rule.national)]
+        counts = [n for who, n in by_source.items() if _national(rule, who)]
         if counts:
             national[kind][key] = max(counts)
-        regional[kind][key] = sum(n for who, n in by_source.items() if not any(source_is(who, s)
-                                                                                for s in rule.national))
+        regional[kind][key] = sum(n for who, n in by_source.items() if not _national(rule, who))
     per_kind = dict.fromkeys(KINDS, 0)
     classes: dict[str, int] = {}
     for kind in KINDS:

@@ -65,6 +65,9 @@ def _print_summary(result: BacktestResult, seconds: float, out: Console) -> None
     out.print(table)
     out.print(f"{result.events} events, {len(result.late)} late, {len(result.rejected)} rows rejected, "
               f"{seconds:.2f} s")
+    if result.left_out:  # what a rule's filters and reconciliation did not count: never a silent filter
+        out.print("left out: " + "; ".join(f"{rule} {reason}: {reports}"
+                                           for (rule, reason), reports in result.left_out.items()), markup=False)
     for rejection in result.rejected[:20]:
         out.print(f"rejected {rejection}", markup=False)
 

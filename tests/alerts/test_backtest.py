@@ -68,6 +68,9 @@ def test_backtest_command_prints_json_lines_and_a_summary() -> None:
     alerts = [Alert.model_validate(json.loads(line)) for line in result.stdout.splitlines()]
     assert any(a.value == 810 and a.severity == "critical" for a in alerts)
     assert "attack-night" in result.stderr and "269 events, 0 late, 0 rows rejected" in result.stderr
+    # what the night rule left out, by reason (the sample's regional rows and reconnaissance drones)
+    said = " ".join(result.stderr.split())
+    assert "left out: attack-night covered by national: 73; attack-night subtype reconnaissance: 52" in said
     table = CliRunner().invoke(app, ["backtest", str(SAMPLE), "--from", "2025-09-06", "--to", "2025-09-07"])
     assert table.exit_code == 0 and "attack-night" in table.output and "critical" in table.output
 

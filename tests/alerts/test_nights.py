@@ -6,7 +6,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 from alerts.backtest import run_backtest
+from alerts.metrics import AlertMetrics
 from alerts.rules import default_rules
 from alerts.subscriptions import Verdict, decide
 from schemas import StrikeReport
@@ -99,6 +102,24 @@ def test_reconnaissance_drones_are_left_out() -> None:
                                        launched=500, source="kpszsu/posts/1"), ingested_at=at(1))
     assert RECONNAISSANCE not in shahed.subtypes
     assert feed(engine(rules(NIGHT)), [row]) == []
+
+
+def test_what_a_night_leaves_out_is_counted_never_silent() -> None:
+    """The old night rules filtered on one source and silently missed nights; what the rule leaves out now is
+    counted, by reason, in `salvo_rule_left_out_total` and by `salvo backtest`."""
+    registry = CollectorRegistry()
+    eng = engine(rules(NIGHT), metrics=AlertMetrics(registry, rule_ids=["night", "surge"]))
+    orlan = strike_event(StrikeReport(id="orlan", time_start=at(0), time_end=at(1), model="Orlan-10",
+                                      launched=30, source="kpszsu/posts/1"), ingested_at=at(1))
+    feed(eng, [orlan, report("a", 1, "Shahed", drones=150),
+               report("c", 3, "Unknown UAV", source="PvKPivden/posts/3", drones=40),
+               report("e", 3, "Unknown UAV", source="PvKSkhid/posts/4", drones=10)])
+    assert eng.left_out == {("night", "subtype reconnaissance"): 1}
+    feed(eng, [report("next", 22, "Shahed", drones=1)])  # the night closes: its figures are final
+    assert eng.left_out[("night", "covered by national")] == 2  # the two regional rows inside the 150
+    sample = registry.get_sample_value("salvo_rule_left_out_total",
+                                       {"rule": "night", "reason": "covered by national"})
+    assert sample == 2
 
 
 def test_a_spike_is_measured_against_the_nights_before() -> None:
