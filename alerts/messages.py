@@ -44,6 +44,18 @@ def number(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
 
 
+def figures_text(facts: Facts) -> str:
+    """The figures a reader wants, leaving out what is unknown: "810 drones, 13 missiles, 9 regions (Kyiv, …)"
+    rather than "? drones, 50 missiles, ? regions (unknown regions)"."""
+    parts = [f"{number(value)} {name}" for name in ("drones", "missiles") if (value := getattr(facts, name))]
+    count = max(len(facts.regions), facts.regions_count or 0)
+    if facts.regions:
+        parts.append(f"{count} regions ({', '.join(facts.regions)})")
+    elif count:
+        parts.append(f"{count} regions")
+    return ", ".join(parts) or "no figures yet"
+
+
 def template_context(rule: Rule, draft: AlertDraft) -> dict[str, Any]:
     """The names a message template may use (see `rules.TEMPLATE_FIELDS`)."""
     event, facts = draft.event, draft.facts
@@ -58,7 +70,7 @@ def template_context(rule: Rule, draft: AlertDraft) -> dict[str, Any]:
         "window_start": utc(start).isoformat(), "window_end": utc(end).isoformat() if end else "",
         "count": str(len(draft.event_ids)), "weapons": number(sum(weapons)) if weapons else "?",
         "weapon_model": event.weapon_model or "", "category": event.category,
-        "subtypes": ", ".join(event.subtypes),
+        "subtypes": ", ".join(event.subtypes), "figures": figures_text(facts),
     }
 
 

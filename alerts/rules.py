@@ -42,7 +42,7 @@ RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 # The names a message template may use; anything else is a load-time error, not a render-time KeyError.
 TEMPLATE_FIELDS = frozenset(
     {"rule", "severity", "value", "threshold", "group", "source", "title", "regions", "window_start",
-     "window_end", "count", "weapons", "weapon_model", "category", "subtypes"}
+     "window_end", "count", "weapons", "weapon_model", "category", "subtypes", "figures"}
     | set(CountedFact.__args__)  # type: ignore[attr-defined]
 )
 

@@ -6,6 +6,7 @@ whichever path it takes; `ingested_at` is passed in because only the caller know
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from schemas import Classification, ClassifiedEvent, Evidence, Facts, NewsItem, Replay, StrikeReport
@@ -13,6 +14,9 @@ from streams.classify import normalise_region
 from streams.weapons import classify_weapon
 
 _SUBTYPE = {"drone": "drone_strike", "missile": "missile_strike"}
+# The strike feed names its sources as Facebook page posts ("kpszsu/posts/pfbid02JB…", "GeneralStaff.ua/posts/…"):
+# the path of the post on facebook.com, so the desk gets a link where it got an opaque id.
+_FACEBOOK_POST = re.compile(r"[A-Za-z0-9.]{2,64}/posts/pfbid[A-Za-z0-9]{10,120}")
 RECONNAISSANCE = "reconnaissance"  # the sub-type of a report of reconnaissance drones: rules leave them out
 
 
@@ -91,6 +95,7 @@ def strike_event(
         occurred_at=report.time_end,
         ingested_at=ingested_at,
         title=title,
+        url=f"https://www.facebook.com/{report.source}" if _FACEBOOK_POST.fullmatch(report.source) else None,
         weapon_model=report.model,
         origin=origin,
         replay=replay,

@@ -92,3 +92,12 @@ def test_real_events_keep_the_state_plain_json_and_small() -> None:
     assert [a.model_dump_json() for a in result.alerts] == [
         a.model_dump_json() for a in run_backtest([SAMPLE], default_rules()).alerts]
     assert len(state) < 80, sorted(state)  # closed windows and incidents are dropped as time passes
+
+
+def test_a_night_reads_its_known_figures_and_links_the_air_force_post() -> None:
+    """The desk read "? drones, 50 missiles, ? regions (unknown regions)" and `kpszsu/posts/…` ids."""
+    result = run_backtest([SAMPLE], default_rules())
+    titles = {a.title for a in result.alerts if a.rule_id == "attack-night"}
+    assert not any("?" in title or "unknown regions" in title for title in titles)
+    [alert] = _salvo_critical_810(result)
+    assert all(source.startswith("https://www.facebook.com/") for source in alert.sources), alert.sources
