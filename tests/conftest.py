@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import uuid
@@ -17,7 +18,7 @@ from streams.settings import SalvoSettings
 from streams.topics import create_topics
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("SALVO_DATA") or REPO.parent / "shared" / "data")  # the README's $SALVO_DATA
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,80 @@
+"""Every command the README shows is one the CLI has, with options it takes, and every path it names exists in
+a fresh clone (or under `$SALVO_DATA`, the team's real data).
+
+Why: a newcomer follows the README in order, and a renamed option or a path that exists only in one
+directory layout (`../shared/data/...` worked from one checkout only) stops them at the first step. The
+commands are parsed by the real CLI (click's own parser, no command runs); the behaviour behind each is
+tested where it lives (`tests/streams/cli`, `tests/e2e`).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import typer
+
+from streams.cli import _register, app
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text(encoding="utf-8")
+_BLOCK = re.compile(r"^```[a-z]*\n(.*?)^```", re.S | re.M)
+_PROMPT = re.compile(r"^(?:\$ )?(?:time )?(?:\.venv/bin/)?(salvo .*)$")
+_PATH = re.compile(r"^(?:\$SALVO_DATA/|[\w.-]+/)[\w./*-]*\.(?:csv|jsonl|json|yaml|tsv)$")
+
+
+def commands() -> list[str]:
+    """The `salvo …` lines of the README's code blocks, without comments, redirections and `&`; synopsis
+    lines (with `…` or `[OPTIONS]`) are descriptions, not commands."""
+    found = []
+    for block in _BLOCK.findall(README):
+        for line in block.splitlines():
+            match = _PROMPT.match(line.strip())
+            if match is None:
+                continue
+            command = re.split(r"\s+#\s", match.group(1))[0]
+            command = re.split(r"\s[>|]\s|\s&$", command)[0].strip()
+            if "…" not in command and not re.search(r"\[--?\w", command):
+                found.append(command)
+    return found
+
+
+COMMANDS = commands()
+
+
+def test_the_readme_shows_the_commands_a_newcomer_needs() -> None:
+    shown = {shlex.split(c)[1] for c in COMMANDS}
+    assert {"broker", "worker", "send", "tail", "backtest", "replay", "subscribe", "silence", "incidents",
+            "ack", "deliveries", "classify", "eval"} <= shown, sorted(shown)
+
+
+def _kinds(error: BaseException) -> set[str]:
+    """The names of an error's classes: typer runs on its own copy of click, whose classes are private."""
+    return {cls.__name__ for cls in type(error).__mro__}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_readme_command_parses_and_its_paths_exist(command: str) -> None:
+    _register()
+    group = typer.main.get_command(app)
+    args = shlex.split(command)[1:]
+    context = group.make_context("salvo", list(args), resilient_parsing=True)
+    current = group
+    while hasattr(current, "get_command") and args and not args[0].startswith("-"):
+        found = current.get_command(context, args[0])
+        assert found is not None, f"{command}: no command {args[0]!r} under {current.name!r}"
+        current, args = found, args[1:]
+    try:
+        current.make_context(current.name or "salvo", list(args), parent=context)
+    except Exception as error:  # noqa: BLE001 - sorted out by kind below
+        kinds = _kinds(error)
+        if "UsageError" not in kinds:
+            raise
+        # a path that does not exist is a bad parameter: only $SALVO_DATA may be absent
+        if "NoSuchOption" in kinds or "BadParameter" not in kinds or "$SALVO_DATA" not in command:
+            pytest.fail(f"{command}: {error.format_message()}")  # type: ignore[attr-defined]
+    for word in shlex.split(command):
+        if _PATH.match(word) and not word.startswith("$SALVO_DATA"):
+            assert list(REPO.glob(word)), f"{command}: {word} is not in a fresh clone"
