@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from schemas import NewsItem
+from kafka import KafkaConsumer, TopicPartition
+
+from schemas import ClassifiedEvent, NewsItem
+from streams import topics
+from streams.lag import true_end_offsets
 from streams.plausible import DEFAULT_BOUNDS, TimeBounds
 from streams.producer import FeedProducer
+from streams.settings import SalvoSettings
 from streams.sources import FeedItem, FileFormat, FileRejection, event_time, read_feeds
 
 
@@ -96,3 +101,45 @@ def replay(
 
 
 __all__ = ["ReplaySummary", "load", "replay"]
+
+
+LIVE_TAIL = 500  # how many of the newest records of events.classified say how far live events have gone
+
+
+def newest_event(settings: SalvoSettings) -> datetime | None:
+    """The newest event time among the last `LIVE_TAIL` events on `events.classified` (clock ticks left out),
+    or None when the topic is empty or absent: how far the rules' watermark may already be.
+
+    A replay of older history onto the same topics lands behind that watermark (minus the allowed lateness)
+    and counts as late, which the desk measured as a replay that "delivers nothing, with no explanation".
+    """
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
+                             enable_auto_commit=False, client_id=f"{settings.app_id}-replay-check")
+    try:
+        tp = TopicPartition(settings.topic(topics.EVENTS), 0)
+        if not consumer.partitions_for_topic(tp.topic):
+            return None
+        end = true_end_offsets(consumer, [tp])[tp]
+        if end == 0:
+            return None
+        consumer.assign([tp])
+        consumer.seek(tp, max(0, end - LIVE_TAIL))
+        newest: datetime | None = None
+        deadline = time.monotonic() + 10
+        while consumer.position(tp) < end and time.monotonic() < deadline:
+            for messages in consumer.poll(timeout_ms=500).values():
+                for message in messages:
+                    if message.value and not any(key == topics.TICK_HEADER for key, _ in message.headers or ()):
+                        at = ClassifiedEvent.model_validate_json(message.value).occurred_at
+                        newest = at if newest is None else max(newest, at)
+        return newest
+    finally:
+        consumer.close()
+
+
+def behind_live(items: Sequence[FeedItem], newest: datetime | None, lateness: timedelta) -> int:
+    """How many items are older than the newest live event minus the allowed lateness: the rules may count
+    them late (they do once the watermark is past them), so they may alert on nothing."""
+    if newest is None:
+        return 0
+    return sum(event_time(item) < newest - lateness for item in items)

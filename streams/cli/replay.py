@@ -18,7 +18,7 @@ from streams import topics
 from streams.cli.core import Bootstrap, Prefix, settings_from
 from streams.producer import FeedProducer
 from streams.reader import TopicReader
-from streams.replay import ReplaySummary, load, replay
+from streams.replay import ReplaySummary, behind_live, load, newest_event, replay
 from streams.sources import FileFormat
 
 console = Console(stderr=True, soft_wrap=True)
@@ -53,6 +53,15 @@ def replay_command(
     summary = ReplaySummary()
     items = list(load(files, file_format=file_format, since=_day(since), until=_day(until), summary=summary,
                       bounds=settings.time_bounds, now=datetime.now(UTC)))
+    late = behind_live(items, newest_event(settings), settings.allowed_lateness)
+    if late:  # one line that says why, before anything is sent
+        console.print(
+            f"[yellow]note[/] {late} of {len(items)} items are older than the live events already on "
+            f"{settings.topic(topics.EVENTS)} minus the allowed lateness ({settings.allowed_lateness}): the "
+            "rules' watermark may be past them, and what is behind it counts as late and alerts on nothing "
+            "(`salvo tail events.late`); replay onto a fresh SALVO_TOPIC_PREFIX with its own worker to run "
+            "them isolated"
+        )
     columns = (
         TextColumn("[bold]replay[/]"),
         BarColumn(),

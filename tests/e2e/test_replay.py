@@ -8,10 +8,11 @@ import secrets
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from kafka import KafkaProducer
 
 from alerts.backtest import run_backtest
 from alerts.rules import default_rules
@@ -19,6 +20,7 @@ from schemas import Alert, StrikeReport, Subscription
 from schemas.delivery import DeliveryRecord
 from streams import topics
 from streams.demo import subscribe, worker_env
+from streams.events import strike_event
 from streams.producer import FeedProducer
 from streams.reader import TopicReader
 from streams.receiver import WebhookReceiver
@@ -119,6 +121,25 @@ def test_bad_rows_are_reported_with_file_and_line_and_the_rest_is_sent(
     assert f"{feed}:3:" in run.stderr and f"{feed}:4:" in run.stderr
     assert "2 rows rejected" in run.stderr
     assert len(read_all(salvo_settings, topics.STRIKES_RAW, expect=2, timeout_s=20)) == 2
+
+
+def test_a_replay_behind_the_live_events_says_in_one_line_why_it_will_be_late(
+    salvo_settings: SalvoSettings
+) -> None:
+    """Following the README in order, the replay landed behind the watermark of the hand session's live strike
+    and delivered nothing, with no explanation."""
+    assert "note" not in salvo(salvo_settings, "replay", str(SAMPLE), "--max").stderr  # nothing live yet
+    live = strike_event(StrikeReport(id="live", time_start=datetime.now(UTC) - timedelta(hours=8),
+                                     time_end=datetime.now(UTC), model="Shahed-136/131", launched=400,
+                                     source="kpszsu/live"), ingested_at=datetime.now(UTC))
+    producer = KafkaProducer(bootstrap_servers=salvo_settings.bootstrap_servers)
+    producer.send(salvo_settings.topic(topics.EVENTS), key=live.id.encode(), value=live.model_dump_json().encode())
+    producer.flush()
+    producer.close()
+    run = salvo(salvo_settings, "replay", str(SAMPLE), "--max")
+    assert run.returncode == 0, run.stderr
+    [note] = [line for line in run.stderr.splitlines() if line.startswith("note")]
+    assert "are older than the live events" in note and "SALVO_TOPIC_PREFIX" in note
 
 
 async def test_replay_pages_nobody_without_deliver_and_does_with_it(
