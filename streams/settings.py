@@ -19,7 +19,7 @@ class SalvoSettings(BaseSettings):
     :param bootstrap_servers: Kafka bootstrap list; the embedded broker listens on 127.0.0.1:9092.
     :param topic_prefix: prepended to every topic name, to run several pipelines (or a replay) on one cluster.
     :param partitions: partition count of the raw topics; rules and alerts stay at one partition so that
-        every rule sees one event-time order (see README, "Topics").
+        every rule sees one event-time order (see README, "How it flows").
     :param store: Faust table store; `rocksdb://` keeps window and outbox state across restarts.
     :param producer_max_batch_size: the producer's batch size in bytes, faust's default when unset; `1` (one
         record per batch) was the embedded broker's workaround for short changelog recovery, which Salvo's

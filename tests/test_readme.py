@@ -1,5 +1,5 @@
-"""Every command the README shows is one the CLI has, with options it takes, and every path it names exists in
-a fresh clone (or under `$SALVO_DATA`, the team's real data).
+"""Every command the README and docs/ show is one the CLI has, with options it takes, every path they name exists
+in a fresh clone (or under `$SALVO_DATA`, the team's real data), and every link between the pages resolves.
 
 Why: a newcomer follows the README in order, and a renamed option or a path that exists only in one
 directory layout (`../shared/data/...` worked from one checkout only) stops them at the first step. The
@@ -19,7 +19,9 @@ import typer
 from streams.cli import _register, app
 
 REPO = Path(__file__).resolve().parents[1]
-README = (REPO / "README.md").read_text(encoding="utf-8")
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]  # the README and the reference it links
+README = "\n".join(page.read_text(encoding="utf-8") for page in PAGES)
+_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 _BLOCK = re.compile(r"^```[a-z]*\n(.*?)^```", re.S | re.M)
 _PROMPT = re.compile(r"^(?:\$ )?(?:time )?(?:\.venv/bin/)?(salvo .*)$")
 _PATH = re.compile(r"^(?:\$SALVO_DATA/|[\w.-]+/)[\w./*-]*\.(?:csv|jsonl|json|yaml|tsv)$")
@@ -78,3 +80,10 @@ def test_each_readme_command_parses_and_its_paths_exist(command: str) -> None:
     for word in shlex.split(command):
         if _PATH.match(word) and not word.startswith("$SALVO_DATA"):
             assert list(REPO.glob(word)), f"{command}: {word} is not in a fresh clone"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
+def test_every_relative_link_resolves(page: Path) -> None:
+    for target in _LINK.findall(page.read_text(encoding="utf-8")):
+        if "://" not in target:
+            assert (page.parent / target).exists(), f"{page.name}: link to {target} resolves to nothing"

@@ -231,7 +231,7 @@ def route(
 
 @secrets_app.command("key")
 def new_key() -> None:
-    """Print a new random SALVO_SECRETS_KEY (give every worker the same one; see README, "Security")."""
+    """Print a new random SALVO_SECRETS_KEY (give every worker the same one; see docs/delivery.md, "Security")."""
     typer.echo(Sealer.new_key())
 
 

@@ -122,7 +122,7 @@ async def test_a_broker_back_empty_under_a_running_worker_loses_no_alert(
     lost everything; the first report afterwards sits at offset 0 and must alert all the same.
 
     The subscription lived on the lost broker too (`subscriptions` is a topic), so the test subscribes again,
-    as an operator would (README, "Broker loss"), before the report is sent.
+    as an operator would (docs/production.md, "Broker loss"), before the report is sent.
     """
     timeline = Timeline()
     port = free_port()

@@ -1,7 +1,7 @@
 """Exactness under kill -9: a replay of two months and more of real strike rows, delivered to a signed webhook,
 while a seeded killer sends SIGKILL to the worker at random moments and restarts it on the same settings.
 
-The guarantee (README, "How it flows" and "Replay"): the delivered alert versions equal the backtest's — 0
+The guarantee (README, "How it flows", and docs/replay.md): the delivered alert versions equal the backtest's — 0
 lost, 0 altered; a repeat is allowed only with the same idempotency key (and, on the `alerts` topic, only
 byte-identical apart from the ingest-time fields, `timeline.INGEST_TIME_FIELDS`).
 
