@@ -377,8 +377,11 @@ class RuleEngine:
             return []
         agg = ep["agg"]
         event = ClassifiedEvent.model_validate(ep["event"])
-        facts: dict[str, Any] = {"regions": agg["regions"][:32], "regions_count": len(agg["regions"]),
-                                 "drones": agg["drones"] or None, "missiles": agg["missiles"] or None}
+        facts: dict[str, Any] = {"regions": agg["regions"][:32], "regions_count": len(agg["regions"])}
+        if rule.agg in ("sum", "max") and rule.fact in ("drones", "missiles", "weapons"):
+            # Weapon figures only from a rule that adds weapons up: a count of reports about one region stated
+            # its reports' partial sums beside the night's own figures, and one night read two missile counts.
+            facts |= {"drones": agg["drones"] or None, "missiles": agg["missiles"] or None}
         return [render(rule, AlertDraft(
             id=ep["id"], version=ep["version"], status=status, severity=ep["severity"], group=group,
             value=ep["value"], threshold=ep["threshold"], starts_at=ep["start"],

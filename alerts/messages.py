@@ -49,10 +49,11 @@ def figures_text(facts: Facts) -> str:
     rather than "? drones, 50 missiles, ? regions (unknown regions)"."""
     parts = [f"{number(value)} {name}" for name in ("drones", "missiles") if (value := getattr(facts, name))]
     count = max(len(facts.regions), facts.regions_count or 0)
+    regions = f"{count} region{'s' if count != 1 else ''}"
     if facts.regions:
-        parts.append(f"{count} regions ({', '.join(facts.regions)})")
+        parts.append(f"{regions} ({', '.join(facts.regions)})")
     elif count:
-        parts.append(f"{count} regions")
+        parts.append(regions)
     return ", ".join(parts) or "no figures yet"
 
 

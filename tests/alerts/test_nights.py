@@ -162,5 +162,12 @@ def test_the_real_history_gives_about_one_message_per_attack_night(shared_data: 
             by_night.setdefault(alert.starts_at.date(), []).append(alert)
     critical = [sent for sent in by_night.values() if any(a.severity == "critical" for a in sent)]
     assert sum(map(len, critical)) / len(critical) <= 2
+    # one night, one set of figures: no two alerts about a night state different weapon counts
+    disagreeing = []
+    for night, sent in by_night.items():
+        latest = {a.id: (a.facts.drones, a.facts.missiles) for a in sent if a.facts.drones or a.facts.missiles}
+        if len(set(latest.values())) > 1:
+            disagreeing.append(night)
+    assert disagreeing == []
     for night, missiles in ((date(2023, 2, 9), 106), (date(2022, 10, 9), 84), (date(2023, 3, 8), 81)):
         assert max(a.facts.missiles or 0 for a in by_night[night]) == missiles, night

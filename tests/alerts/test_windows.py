@@ -103,7 +103,8 @@ rules:
                         event("c", 3, missiles=2, regions=["Odesa"])])
     assert [(a.status, a.title) for a in alerts] == [("firing", "3 regions: Kyiv, Lviv, Odesa")]
     assert alerts[0].starts_at == at(-3)  # 15:00 UTC the day the night began
-    assert alerts[0].facts.drones == 10 and alerts[0].facts.missiles == 2
+    # a regions rule states regions, not the partial weapon sums of its reports (those are a night's to state)
+    assert alerts[0].facts.regions_count == 3 and alerts[0].facts.drones is None and alerts[0].facts.missiles is None
     assert [a.status for a in eng.advance(at(30))] == []  # advance never moves the watermark
     feed(eng, [event("next-night", 30, drones=1, regions=["Kyiv"])])
     assert not any(k.startswith("w|night|all|") and k.endswith(str(epoch(at(-3)))) for k in state)
