@@ -8,6 +8,7 @@ body); weapons listed in that sentence add up ("39 Shahed ... 2 Orlan" -> 41). A
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -19,7 +20,9 @@ from streams.classify.lexicon import (
     NON_WEAPON_HEADS,
     OBJECT_PRONOUNS,
     PASSIVE_AUXILIARIES,
+    SINGLE_DETERMINERS,
     SINGLE_VICTIM_VERBS,
+    SINGULAR_BY_NAME,
     SINGULAR_PEOPLE,
     SINGULAR_VERBS,
     SINGULAR_WEAPONS,
@@ -64,6 +67,8 @@ class _Mention:
     child: bool = False
     qualifier: str | None = None
     low: int | None = None
+    clause: int = 0  # clauses end at ";" and sentence ends
+    total: bool = False
 
 
 def extract(text: str, *, words: list[tuple[str, int, int]] | None = None) -> tuple[Facts, list[Evidence]]:
@@ -83,6 +88,11 @@ def extract(text: str, *, words: list[tuple[str, int, int]] | None = None) -> tu
             _link_count(tokens, i, sentences[i], text, mentions)
         elif token.kind is Kind.WORD:
             _link_word(tokens, i, sentences[i], mentions)
+    # parties' own clauses are set apart by ";" (brackets and dashes add sources and asides: "[Russian MoD
+    # reported 135 fatalities]" repeats the count, it is not another party's)
+    clauses = [t.start for t in tokens if t.kind is Kind.SENTENCE or t.text == ";"]
+    for mention in mentions:
+        mention.clause = bisect.bisect(clauses, mention.start)
     return _aggregate(mentions, text, regions)
 
 
@@ -97,7 +107,8 @@ def _may_state_counts(text: str, words: list[tuple[str, int, int]]) -> bool:
         trigger = _TRIGGERS.get(word)
         if trigger is None:
             head = word.split("-", 1)[0]
-            trigger = (word in SINGULAR_WEAPONS or word in SINGULAR_PEOPLE or role_of(word) is Role.NEG
+            trigger = (word in SINGULAR_WEAPONS or word in SINGULAR_BY_NAME or word in SINGULAR_PEOPLE
+                       or role_of(word) is Role.NEG
                        or word in SINGLE_VICTIM_VERBS or word in _EN_VICTIM_VERBS
                        or word_value(head) is not None)
             if len(_TRIGGERS) < _TRIGGERS_LIMIT:
@@ -148,11 +159,14 @@ def _link_count(tokens: list[Token], i: int, sentence: int, text: str, out: list
     j = _scan(tokens, i, 1, _NOUN_WINDOW, _NOUNS, frozenset({Kind.COUNT, Kind.NONCOUNT, Kind.SENTENCE}))
     if j is not None and tokens[j].role in _PEOPLE and text[tokens[j].end:tokens[j].end + 1] in ("'", "’"):
         j = None  # "~10 invaders' vehicles": the people own what is counted
+    if j is not None and tokens[j].role in _VERB_FACT and _claimed(tokens, i, j):
+        j = None  # "toll climbs to 23, wounded to 41": "wounded" has its own count
     role = tokens[j].role if j is not None else None
     before = _verb_before(tokens, i)
     if before is not None and role in _VERB_FACT:
         j, role = before, tokens[before].role  # "killing at least 6 and wounding 16": the verb before wins
     fact: str | None = None
+    total = False  # a death toll: the sum so far, which replaces the counts beside it rather than adds
     end = tokens[j].end if j is not None else count.end
     child = role is Role.CHILD
     if role in _WEAPON_FACT and j is not None:
@@ -163,7 +177,7 @@ def _link_count(tokens: list[Token], i: int, sentence: int, text: str, out: list
         if j == i + 1 and tokens[j].text in _WOUNDS:
             return  # "three wounds" counts wounds, not wounded people
 
-        fact = _VERB_FACT[role]  # type: ignore[index]
+        fact = "casualties" if _either_or(tokens, j) else _VERB_FACT[role]  # type: ignore[index]
     elif role is Role.REGIONS:
         fact = "regions_count"
     elif role in _PEOPLE and j is not None:
@@ -176,19 +190,30 @@ def _link_count(tokens: list[Token], i: int, sentence: int, text: str, out: list
     else:
         left = _transitive(tokens, _scan(tokens, i, -1, 3, set(_VERB_FACT)))
         if left is None and _scan(tokens, i, -1, 15, {Role.TOLL}, frozenset({Kind.SENTENCE})) is not None:
-            fact = "killed"
+            fact, total = "killed", True
         elif left is not None:
             fact = _VERB_FACT[tokens[left].role]  # type: ignore[index]
+        else:
+            elided = _elided_weapon(tokens, i, sentence, out)
+            if elided is not None:
+                out.append(elided)
+                return
     if fact is None:
         return
     start = min(count.start, tokens[j].start) if j is not None else count.start
     mention = _Mention(fact, count.value, sentence, start, max(end, count.end), f"count->{fact}", child=child,
-                       qualifier=count.qualifier, low=count.low)
+                       qualifier=count.qualifier, low=count.low, total=total)
     if role in _PEOPLE and j is not None:
         mention.subordinate = _part_of_total(tokens, i, j)
     if fact in ("drones", "missiles"):
         _weapon_context(tokens, i, j, mention)
     out.append(mention)
+
+
+def _claimed(tokens: list[Token], count: int, word: int) -> bool:
+    """True when the word at `word`, past a comma after the count, takes a count of its own right after it."""
+    return (any(t.kind is Kind.COMMA for t in tokens[count + 1:word])
+            and any(t.kind is Kind.COUNT for t in tokens[word + 1:word + 3]))
 
 
 def _verb_before(tokens: list[Token], i: int) -> int | None:
@@ -240,9 +265,11 @@ def _has_own_count(tokens: list[Token], verb: int) -> bool:
 
 
 def _either_or(tokens: list[Token], verb: int) -> bool:
-    """True for "killed or injured" / "загинули або поранені": a total that does not split."""
-    return (verb + 2 < len(tokens) and tokens[verb + 1].text in ("or", "або", "или")
-            and tokens[verb + 2].role in (Role.KILL, Role.INJURE))
+    """True for "killed or injured", "killed and wounded", "загинули або поранені": one count for both, a
+    total that does not split (casualties, as the guidelines say)."""
+    return (verb + 2 < len(tokens) and tokens[verb + 1].text in ("or", "and", "або", "или", "і", "й", "та", "и")
+            and tokens[verb + 2].role in (Role.KILL, Role.INJURE)
+            and tokens[verb + 2].role is not tokens[verb].role)
 
 
 def _transitive(tokens: list[Token], j: int | None) -> int | None:
@@ -255,10 +282,25 @@ def _transitive(tokens: list[Token], j: int | None) -> int | None:
     return j
 
 
+def _elided_weapon(tokens: list[Token], i: int, sentence: int, out: list[_Mention]) -> _Mention | None:
+    """A bare count beside a shoot-down verb, after weapons were counted in the sentence: the same weapons,
+    shot down ("атакував 150 БпЛА, збито 120", "launched 150 drones, 120 were shot down")."""
+    verb = _scan(tokens, i, -1, 2, {Role.DESTROY}) or _scan(tokens, i, 1, 2, {Role.DESTROY})
+    weapons = [m for m in out if m.sentence == sentence and m.fact in ("drones", "missiles") and m.strong]
+    if verb is None or not weapons:
+        return None
+    count = tokens[i]
+    lo, hi = min(count.start, tokens[verb].start), max(count.end, tokens[verb].end)
+    return _Mention(weapons[-1].fact, count.value, sentence, lo, hi, f"count->{weapons[-1].fact}",
+                    destroyed=True, qualifier=count.qualifier, low=count.low)
+
+
 def _weapon_context(tokens: list[Token], i: int, noun: int | None, mention: _Mention) -> None:
     """Launched or shot down, part of a larger total ("including 60 Shaheds"), and the missile class."""
     destroy = _scan(tokens, i, -1, _ROLE_LEFT, {Role.DESTROY, Role.LAUNCH}, frozenset({Kind.SENTENCE}))
     after = _scan(tokens, i, 1, _ROLE_RIGHT, {Role.DESTROY, Role.LAUNCH}, frozenset({Kind.SENTENCE}))
+    if after is not None and _claimed(tokens, i, after):
+        after = None  # "150 БпЛА, збито 120": the shoot-down has its own count
     nearest = destroy if after is None or (destroy is not None and i - destroy <= after - i) else after
     mention.destroyed = nearest is not None and tokens[nearest].role is Role.DESTROY
     mention.subordinate = _scan(tokens, i, -1, 3, {Role.SUBORDINATE}) is not None
@@ -285,7 +327,8 @@ def _link_word(tokens: list[Token], i: int, sentence: int, out: list[_Mention]) 
         fact = _VERB_FACT[token.role]
         out.append(_Mention(fact, 1, sentence, token.start, token.end, "singular", strong=False))
         return
-    if token.text in SINGULAR_WEAPONS:
+    named = token.text in SINGULAR_BY_NAME and prev is not None and prev.text in SINGLE_DETERMINERS
+    if token.text in SINGULAR_WEAPONS or named:
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         modifier = nxt is not None and (nxt.role is Role.ATTRIB or nxt.text in NON_WEAPON_HEADS)
         if not modifier:
@@ -336,7 +379,9 @@ def _aggregate(mentions: list[_Mention], text: str,
         for m in chosen:
             if m.missile_class:
                 classes[m.missile_class] = classes.get(m.missile_class, 0) + m.value
-    destroyed = [m for m in used if m.destroyed]
+    chosen_sentences = {(m.fact, m.sentence) for m in used if m.fact in ("drones", "missiles")}
+    destroyed = [m for m in mentions if m.destroyed and m.strong and not m.subordinate
+                 and (m.fact, m.sentence) in chosen_sentences]
     if sum(m.value for m in destroyed) > MAX_FACT:
         destroyed = []
     children = next((m for m in mentions if m.child and m.fact in ("killed", "injured", "casualties")), None)
@@ -362,7 +407,12 @@ def _choose(fact: str, mentions: list[_Mention]) -> list[_Mention]:
     first = [m for m in strong if m.sentence == strong[0].sentence]
     main = [m for m in first if not m.subordinate] or first
     if fact not in ("drones", "missiles"):
-        return main[:1]
+        totals = [m for m in main if m.total]
+        if totals:  # "five were killed; the toll later rose to seven" is seven
+            return [max(totals, key=lambda m: m.value)]
+        # one per clause: "one dead and three hurt in Kharkiv; on the other side two dead and five hurt"
+        # adds up the parties, as the guidelines do; within a clause the first count says it
+        return list({m.clause: m for m in reversed(main)}.values())[::-1]
     launched = [m for m in main if not m.destroyed]
     return launched or main
 

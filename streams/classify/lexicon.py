@@ -43,7 +43,8 @@ _EXACT: dict[Role, tuple[str, ...]] = {
     Role.DRONE: ("drone", "drones", "uav", "uavs", "shahed", "shaheds", "geran", "gerans", "bpla", "бпла",
                  "дрон", "дрона", "дроном", "дрони", "дронів", "дронами", "дронам", "дроны", "дронов",
                  "unmanned", "orlan", "shahed-136", "mohajer", "lancet", "ланцет", "fpv-дрон",
-                 "fpv-дроном", "fpv-дрона", "fpv-drone", "fpv-drones", "fpv"),
+                 "fpv-дроном", "fpv-дрона", "fpv-drone", "fpv-drones", "fpv", "bayraktar", "bayraktars",
+                 "байрактар", "байрактара"),
     Role.MISSILE: ("missile", "missiles", "rocket", "rockets", "кр", "кар", "ракета", "ракети", "ракет",
                    "ракетою", "ракетами", "ракету", "ракеты", "ракетой", "ракетам", "ракеті", "ракетах",
                    "kalibr", "kalibrs", "iskander", "iskanders", "kinzhal", "kinzhals", "tochka", "grad"),
@@ -151,6 +152,9 @@ NON_WEAPON_HEADS: frozenset[str] = frozenset({
     "operators", "operator", "units", "unit", "factory", "factories", "plant", "plants", "sites", "site",
     "crews", "crew", "footage", "tactics", "production", "program", "programme", "maker", "makers",
     "носії", "носіїв", "носіях", "комплекси", "комплексів", "розрахунків", "операторів", "установок",
+    # a weapon word that names something else: "under rocket fire", "the missile cruiser Moskva"
+    "fire", "cruiser", "cruisers", "ship", "ships", "frigate", "defence", "defense", "threat", "threats",
+    "danger", "alert", "alerts", "range", "shield", "крейсер", "крейсера", "обстріл", "небезпека", "загроза",
 })
 # Abbreviations that name a missile and its class at once ("5 КР «Калібр»", "1 КАР Х-59").
 MISSILE_CLASS_OF: dict[str, str] = {"кр": "cruise", "кар": "guided"}
@@ -158,6 +162,10 @@ SINGULAR_WEAPONS: frozenset[str] = frozenset({
     "drone", "uav", "missile", "rocket", "дроном", "дрона", "fpv-дрон", "fpv-дроном", "fpv-дрона",
     "безпілотником", "беспилотником", "ракетою", "ракетой", "ракета", "ракету", "fpv-drone", "kalibr",
 })
+# Weapon types that name one weapon only after "a" or "one" ("a Bayraktar was downed"); bare, they name the
+# type ("buying Bayraktar TB2 attack drones").
+SINGULAR_BY_NAME: frozenset[str] = frozenset({"bayraktar", "shahed", "iskander", "kinzhal", "байрактар"})
+SINGLE_DETERMINERS: frozenset[str] = frozenset({"a", "an", "one", "один", "одна", "одну"})
 SINGULAR_PEOPLE: frozenset[str] = frozenset({
     "person", "man", "woman", "civilian", "resident", "soldier", "serviceman", "policeman", "boy", "girl",
     "teenager", "driver", "child", "toddler", "людина", "жінка", "чоловік", "житель", "мешканець",
