@@ -107,7 +107,7 @@ class Pipeline:
         self.metrics = PipelineMetrics(
             registry, topics={"news": self.news.get_topic_name(), "strikes": self.strikes.get_topic_name()}
         )
-        self.classifier = Classifier()
+        self.classifier = Classifier(mode=settings.classifier)  # accurate without the encoder: EncoderMissing
         alert_metrics = AlertMetrics(registry, rule_ids=[rule.id for rule in rules])
 
         def engine(state: MutableMapping[str, Any]) -> RuleEngine:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,9 @@ class SalvoSettings(BaseSettings):
         after one turn of the event loop: under load the queue fills while the previous batch is processed,
         so batches grow by themselves, and a quiet stream's record waits for nothing (a fixed 5 ms cost
         about 5 ms on each of the three hops of an alert, measured).
+    :param classifier: `fast` (the linear model alone) or `accurate` (the items it is unsure of also go through
+        a pretrained multilingual encoder, `streams.classify.encoder`; needs `salvo[accurate]`, and the worker
+        refuses to start without it). `salvo classify`, `salvo eval` and `salvo backtest` read the same variable.
     :param fetch_max_wait_ms: the consumer's fetch wait (faust hard-codes 1.5 s, which a broker may spend on
         every hop when little data is there).
     :param max_event_ahead_s: how far ahead of the wall clock an item's event time may be (clock skew, time
@@ -73,6 +77,7 @@ class SalvoSettings(BaseSettings):
     session_timeout_s: float = Field(default=10.0, gt=0)
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     faust_sensor: bool = True
+    classifier: Literal["fast", "accurate"] = "fast"
     api_token: SecretStr | None = None
     allowed_target_networks: str = ""
     secrets_key: SecretStr | None = None

@@ -20,6 +20,7 @@ from streams.classify.cues import (
     THREATS_IMPLIED,
     find_cues,
 )
+from streams.classify.encoder import CASCADE_BELOW, EncoderHead, Mode, fuse
 from streams.classify.facts import extract
 from streams.classify.lang import detect_language
 from streams.classify.model import MODEL_PATH, Feature, LinearModel, word_features
@@ -77,15 +78,23 @@ def analyse(text: str, *, lang: str | None = None) -> Analysis:
 class Classifier:
     """Classifies texts with one loaded model; create once per process and share."""
 
-    def __init__(self, model: LinearModel | None = None, *, model_path: Path = MODEL_PATH) -> None:
-        """:param model: an in-memory model (training, cross-validation); default reads `model_path`."""
+    def __init__(self, model: LinearModel | None = None, *, model_path: Path = MODEL_PATH, mode: Mode = "fast",
+                 encoder: EncoderHead | None = None) -> None:
+        """:param model: an in-memory model (training, cross-validation); default reads `model_path`.
+        :param mode: `accurate` sends the items the model is unsure of through the encoder head
+            (`streams.classify.encoder`); it raises `EncoderMissing` at once where the encoder is not installed.
+        :param encoder: an in-memory head (cross-validation); default, in accurate mode, the committed one."""
         self.model = model if model is not None else LinearModel.load(model_path)
+        self.mode = mode
+        self.encoder = encoder if encoder is not None or mode == "fast" else EncoderHead.load()
 
     def classify(self, text: str, *, lang: str | None = None) -> Classification:
         """The full verdict on `text`. :param lang: the feed's language if it states one, else detected."""
         analysis = analyse(text, lang=lang)
         scored = self.model.score(analysis.features)
         probabilities = scored.probabilities
+        if self.encoder is not None and max(probabilities.values()) < CASCADE_BELOW:
+            probabilities = fuse(probabilities, self.encoder.probabilities(text))
         category = max(probabilities, key=probabilities.__getitem__)
         confidence = probabilities[category]
         cue_names = {name for name, _, _ in analysis.cues}

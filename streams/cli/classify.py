@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from schemas.errors import ValidationError
 from schemas.event import Classification
+
+if TYPE_CHECKING:  # the model loads on first use, not when the CLI starts
+    from streams.classify import Classifier
 
 _JSONL_FIELDS = ("category", "subtypes", "also", "historical", "confidence", "lang", "evidence")
 _JSONL_FACTS = ("drones", "missiles", "killed", "injured", "casualties", "regions")
@@ -31,9 +34,7 @@ def classify_command(
     lang: Annotated[str | None, typer.Option(help="en, uk, ru or other; detected when omitted.")] = None,
 ) -> None:
     """Classify TEXT and print the full result as JSON, or classify JSON lines from stdin (--jsonl)."""
-    from streams.classify import default_classifier
-
-    classifier = default_classifier()
+    classifier = _classifier()
     if not jsonl:
         if text is None:
             raise typer.BadParameter("give TEXT or --jsonl")
@@ -61,16 +62,26 @@ def eval_command(
     labelled data the committed model was trained on is optimistic: the README has cross-validated
     figures.
     """
-    from streams.classify import default_classifier
     from streams.classify.evaluate import evaluate, format_report, load_labelled, report_dict
 
     rows = load_labelled(path)
-    classifier = default_classifier()
+    classifier = _classifier()
     report = evaluate(rows, (classifier.classify(str(r["text"])) for r in rows))
     if as_json:
         typer.echo(json.dumps(report_dict(report), indent=2))
     else:
-        typer.echo(format_report(report, title=f"salvo eval {path}"))
+        typer.echo(format_report(report, title=f"salvo eval {path} ({classifier.mode} mode)"))
+
+
+def _classifier() -> Classifier:
+    """The classifier in the configured mode (`SALVO_CLASSIFIER`), or exit 2 saying what accurate mode needs."""
+    from streams.classify import EncoderMissing, default_classifier
+
+    try:
+        return default_classifier()
+    except (EncoderMissing, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -74,6 +74,7 @@ def worker(
     import faust
 
     from streams.app import build_app
+    from streams.classify import EncoderMissing
     from streams.topics import create_topics
 
     settings = settings_from(
@@ -84,8 +85,12 @@ def worker(
         rules_file=rules,
         log_level=log_level,
     )
+    try:
+        app = build_app(settings)
+    except EncoderMissing as missing:  # before anything is created or joined: the one line that says why
+        typer.echo(f"error: {missing}", err=True)
+        raise typer.Exit(2) from None
     create_topics(settings)
-    app = build_app(settings)
     runner = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
     # faust's start-up spinner sets the root logger to DEBUG for good, so every debug line of faust and aiokafka
     # (several per record sent) is built into a LogRecord and passed to handlers: measured at a fifth of the
