@@ -80,6 +80,18 @@ def load_labelled(path: Path) -> list[dict[str, object]]:
     return rows
 
 
+def load_unlabelled(path: Path) -> list[dict[str, object]]:
+    """Texts without labels (`{"id", "source", "text", "lang"}` per line), for distillation."""
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            row = json.loads(line)
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise ValueError(f"{path}:{number}: expected an object with a text")
+            out.append(row)
+    return out
+
+
 def _f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0

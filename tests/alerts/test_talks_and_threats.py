@@ -86,9 +86,9 @@ def test_the_demo_salvo_as_talks_open_in_geneva_raises_a_talks_alert_beside_the_
 
 def test_head_of_state_threats_are_the_ones_they_make() -> None:
     """Precision and recall of `head-of-state-threat` on every item the old keyword rule could fire on, and the
-    one more the speaker rule fires on over the whole news data.
+    two more the speaker rule fires on over the whole news data.
 
-    Target: precision ≥ 80%. Measured: 14 of 17 (82%), recall 14 of 16. The false ones are Putin's claims
+    Target: precision ≥ 80%. Measured: 15 of 18 (83%), recall 15 of 17. The false ones are Putin's claims
     about Ukraine and nuclear weapons (2022-02-21/22), which carry the same threat cues as a threat. The
     keyword rule it replaced fired on all 76 of the keyword items, 15 of them true (20%).
     """
@@ -104,4 +104,4 @@ def test_head_of_state_threats_are_the_ones_they_make() -> None:
         truth += item["threat_by_head_of_state"]
         both += hit and item["threat_by_head_of_state"]
     print(f"\nhead-of-state threats: precision {both}/{fired}, recall {both}/{truth}")
-    assert truth == 16 and both / fired >= 0.8 and both / truth >= 0.8
+    assert truth == 17 and both / fired >= 0.8 and both / truth >= 0.8
