@@ -113,3 +113,10 @@ def test_ukrainian_air_force_counts() -> None:
 def test_degenerate_inputs(text: str) -> None:
     result = classify(text)
     assert result.category == "other" and result.facts.drones is None
+
+
+def test_a_call_on_others_about_sanctions_is_a_statement_the_announcement_other() -> None:
+    """The guidelines: "Aid and sanctions announcements are other; calls on others to impose sanctions or send
+    weapons are statement" (3 dev items the model read as other, none lost, in 5-fold CV)."""
+    assert classify("Poland calls on the EU to impose tougher sanctions on Russian banks").category == "statement"
+    assert classify("The EU imposes new sanctions on Russian banks").category == "other"
