@@ -16,7 +16,7 @@ app = typer.Typer(
 def _register() -> None:
     """The explicit table of sub-command modules: each adds its commands to `app`."""
     # cli-registry: one import and one `register(app)` per area, in this order.
-    from streams.cli import classify, core, deliveries, incidents, replay, rules, silence, subscribe
+    from streams.cli import classify, connect, core, deliveries, incidents, replay, rules, silence, subscribe
 
     core.register(app)
     classify.register(app)
@@ -26,6 +26,7 @@ def _register() -> None:
     incidents.register(app)
     deliveries.register(app)
     replay.register(app)
+    connect.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Feed adapters: live sources that produce items onto the raw topics (`salvo connect`)."""
