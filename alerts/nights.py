@@ -113,19 +113,36 @@ def _national(rule: NightRule, who: str) -> bool:
     return any(source_is(who, s) for s in rule.national)
 
 
+Counts = dict[str, int]  # "kind|model" -> count
+
+
+def _sides(rule: NightRule, tally: dict[str, Any]) -> dict[str, tuple[Counts, Counts]]:
+    """Per kind, the national and the regional counts by model (see the module doc), and which the night
+    counts: the national ones when they add up to at least the regional ones (`_counts_national`)."""
+    out: dict[str, tuple[Counts, Counts]] = {kind: ({}, {}) for kind in KINDS}
+    for key, by_source in sorted(tally["models"].items()):
+        national, regional = out[key.split("|", 1)[0]]
+        counts = [n for who, n in by_source.items() if _national(rule, who)]
+        if counts:
+            national[key] = max(counts)
+        regional[key] = sum(n for who, n in by_source.items() if not _national(rule, who))
+    return out
+
+
+def _counts_national(national: Counts, regional: Counts) -> bool:
+    """A national summary of a kind covers every region; the higher of the two keeps figures from shrinking."""
+    return sum(national.values()) >= sum(regional.values()) and sum(national.values()) > 0
+
+
 def left_out(rule: NightRule, tally: dict[str, Any]) -> dict[str, int]:
     """The night's report rows its figures leave out, by reason: per kind, the regional rows when the national
     summaries were counted (`covered by national`), or the national rows when the regional ones add up to more
     (`national below regional`). See `figures`."""
     out: dict[str, int] = {}
-    for kind in KINDS:
-        keys = [key for key in tally["models"] if key.split("|", 1)[0] == kind]
-        national = sum(max((n for who, n in tally["models"][key].items() if _national(rule, who)), default=0)
-                       for key in keys)
-        regional = sum(n for key in keys for who, n in tally["models"][key].items() if not _national(rule, who))
-        counted_national = national >= regional and national > 0
+    for national, regional in _sides(rule, tally).values():
+        counted_national = _counts_national(national, regional)
         reason = "covered by national" if counted_national else "national below regional"
-        rows = sum(n for key in keys for who, n in tally.get("rows", {}).get(key, {}).items()
+        rows = sum(n for key in regional for who, n in tally.get("rows", {}).get(key, {}).items()
                    if _national(rule, who) != counted_national)
         if rows:
             out[reason] = out.get(reason, 0) + rows
@@ -136,19 +153,11 @@ def figures(rule: NightRule, tally: dict[str, Any] | None) -> Figures:
     """The night's figures (see the module doc); an absent night counts zero."""
     if tally is None:
         return Figures(0, 0, {}, [], 0)
-    national: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
-    regional: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
-    for key, by_source in sorted(tally["models"].items()):
-        kind = key.split("|", 1)[0]
-        counts = [n for who, n in by_source.items() if _national(rule, who)]
-        if counts:
-            national[kind][key] = max(counts)
-        regional[kind][key] = sum(n for who, n in by_source.items() if not _national(rule, who))
+    sides = _sides(rule, tally)
     per_kind = dict.fromkeys(KINDS, 0)
     classes: dict[str, int] = {}
-    for kind in KINDS:
-        # a national summary of a kind covers every region; the higher of the two keeps figures from shrinking
-        counted = max(national[kind], regional[kind], key=lambda c: sum(c.values()))
+    for kind, (national, regional) in sides.items():
+        counted = national if _counts_national(national, regional) else regional
         per_kind[kind] = sum(counted.values())
         for key, count in counted.items():
             if key in tally["classes"] and count:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from alerts.messages import number
 from schemas.alert import Alert
-from schemas.base import web_url
+from schemas.base import TimeZone, web_url
 
 _FACTS = ("drones", "missiles", "destroyed", "killed", "injured", "children")
 _EVIDENCE_SHOWN = 4
@@ -33,17 +33,8 @@ class DeskConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    timezone: str = "Europe/Kyiv"
+    timezone: TimeZone = "Europe/Kyiv"
     api_url: str = "http://127.0.0.1:6066"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as 'Europe/Kyiv'") from error
-        return value
 
     def incident_url(self, alert: Alert) -> str:
         """The incident's page in Salvo's API."""

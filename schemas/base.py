@@ -8,6 +8,7 @@ because producers outside Salvo add columns over time and that must not dead-let
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
@@ -30,6 +31,18 @@ def web_url(value: str) -> str:
 
 
 WebUrl = Annotated[str, Field(max_length=2_048), AfterValidator(web_url)]
+
+
+def iana_zone(value: str) -> str:
+    """`value` if it names an IANA time zone: an unknown one would silently never match, or print wrong."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {value!r}: use an IANA name such as 'Europe/Kyiv'") from error
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(iana_zone)]
 
 # Upper bounds on counts, so that a report of 10^18 drones is refused rather than paged. A strike report's
 # counts are per weapon model and night: the largest row in the Air Force's history (2022-09 → 2026-06) has

@@ -96,17 +96,18 @@ def lead_end(text: str) -> int:
     return ends[1] if len(ends) > 1 else LEAD_CHARS
 
 
-def speakers(text: str, tokens: list[tuple[str, int, int]], named: list[Mention]) -> list[str]:
-    """The actors who speak in the lead of `text`, in the order they do (see the module doc); `named` are the
-    actors' mentions in the text (`ACTORS` stems, found with the classifier's one scan of its words)."""
-    end = lead_end(text)
+def speakers(text: str, tokens: list[tuple[str, int, int]], named: list[Mention], end: int) -> list[str]:
+    """The actors who speak in the lead of `text` (up to `end`, `lead_end`), in the order they do (see the
+    module doc); `named` are the actors' mentions in the text (`ACTORS` stems, found with the classifier's one
+    scan of its words)."""
     lead = [token for token in tokens if token[1] < end]
+    first = {token[1]: k for k, token in enumerate(lead)}
+    last = {token[2]: k for k, token in enumerate(lead)}
     found: list[str] = []
     for name, start, stop in named:
         if start >= end:
             break
-        i = next(k for k, token in enumerate(lead) if token[1] == start)
-        j = next(k for k, token in enumerate(lead) if token[2] == stop)
+        i, j = first[start], last[stop]
         if not lead[j][0].endswith(("'s", "'")) and _speaks(text, lead, i, j, stop):
             found.append(name)
     return list(dict.fromkeys(found))

@@ -47,6 +47,8 @@ class Analysis:
     features: list[Feature]
     text: str
     tokens: list[tuple[str, int, int]]
+    lead: int
+    """Where the lead ends (`actors.lead_end`): speakers and a statement's sub-types are the lead's."""
     talks_under_way: bool
     """The text reports talks happening (`cues.TALKS_UNDER_WAY`), whatever its main news."""
     threats: list[int]
@@ -59,10 +61,11 @@ def analyse(text: str, *, lang: str | None = None) -> Analysis:
     tokens = words(text)
     facts, fact_evidence = extract(text, words=tokens)
     marks = _MARKS.find(tokens)
+    lead = lead_end(text)
     named = [(name, start, end) for (kind, name), start, end in marks if kind == "actor"]
     if named:  # most texts name nobody: no copy, no speaker search
         facts = facts.model_copy(update={"actors": list(dict.fromkeys(name for name, _, _ in named))[:16],
-                                         "speakers": speakers(text, tokens, named)[:8]})
+                                         "speakers": speakers(text, tokens, named, lead)[:8]})
     cues = find_cues(tokens)
     features = word_features(tokens)
     features.extend(("c:" + name, start, end) for name, start, end in cues)
@@ -70,7 +73,7 @@ def analyse(text: str, *, lang: str | None = None) -> Analysis:
     features.append(("l:" + language, -1, -1))
     if any(mark in text for mark in _QUOTES):
         features.append(("p:quote", -1, -1))  # a quotation makes the speech act likely the news
-    return Analysis(language, facts, fact_evidence, cues, features, text, tokens,
+    return Analysis(language, facts, fact_evidence, cues, features, text, tokens, lead,
                     any(kind == "talks" for (kind, _), _, _ in marks),
                     [start for (kind, _), start, _ in marks if kind == "threat"])
 
@@ -147,9 +150,8 @@ def _subtypes(category: str, also: list[str], analysis: Analysis, cue_names: set
     story also reports talks (a talks rule reads them: "… salvo as talks open in Geneva")."""
     found = list(dict.fromkeys(name for name, _, _ in analysis.cues if name in SUBTYPES[category]))
     if category == "statement":
-        end = lead_end(analysis.text)
-        found = _lead_statement(analysis, end) or list(dict.fromkeys(
-            name for name, start, _ in analysis.cues if start >= end and name in SUBTYPES["statement"]))
+        found = _lead_statement(analysis) or list(dict.fromkeys(
+            name for name, start, _ in analysis.cues if start >= analysis.lead and name in SUBTYPES["statement"]))
     facts = analysis.facts
     if category == "attack":
         if facts.drones is not None and "drone_strike" not in found:
@@ -173,13 +175,13 @@ def _subtypes(category: str, also: list[str], analysis: Analysis, cue_names: set
     return found
 
 
-def _lead_statement(analysis: Analysis, end: int) -> list[str]:
-    """The statement sub-types of the lead (up to `end`, `actors.lead_end`), in order: a statement's speech act
-    is its lead's, so an article whose lead reports a comment is no threat because paragraph nine quotes one;
-    only a lead with none takes the rest's. A cue in scare quotes (the "Russian threat") is a term the speaker
+def _lead_statement(analysis: Analysis) -> list[str]:
+    """The statement sub-types of the lead (`Analysis.lead`), in order: a statement's speech act is its lead's,
+    so an article whose lead reports a comment is no threat because paragraph nine quotes one; only a lead
+    with none takes the rest's. A cue in scare quotes (the "Russian threat") is a term the speaker
     holds at a distance, not one they use; a threat stated without a cue word ("will respond to any
     aggression") counts (`cues.THREATS_IMPLIED`)."""
-    text = analysis.text
+    text, end = analysis.text, analysis.lead
     scare = [m.span() for m in _SCARE_QUOTE.finditer(text, 0, end)]
     found = [(start, name) for name, start, _ in analysis.cues
              if start < end and name in SUBTYPES["statement"] and not any(a <= start < b for a, b in scare)]

@@ -14,7 +14,10 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    """The explicit table of sub-command modules: each adds its commands to `app`."""
+    """The explicit table of sub-command modules: each adds its commands to `app`, once per process (tests
+    call this before each invocation; a second call would register every command again)."""
+    if app.registered_commands:
+        return
     # cli-registry: one import and one `register(app)` per area, in this order.
     from streams.cli import classify, connect, core, deliveries, incidents, replay, rules, silence, subscribe
 
