@@ -9,8 +9,8 @@ Keys: `wm` (per-origin watermark, see `alerts.watermark`), `idx|RULE` (groups ho
 when), `nt|RULE|NIGHT` (a night's tally and its incident, see `alerts.nights`), `inc|RULE|GROUP` (open
 incident), `cd|RULE|GROUP` (last firing, for cooldowns), `bk|RULE|GROUP` (span of
 bucket starts), `w|RULE|GROUP|BUCKET` (window aggregate), `ep|RULE|GROUP` (firing window episode),
-`abs|RULE|GROUP` (absence: last seen, firing alert), `seen|HOUR` and `seen` (digests of applied events per hour
-of event time and the hours kept, see `alerts.dedup`).
+`abs|RULE|GROUP` (absence: last seen, firing alert), `air` (oblasts under air-raid alert, `alerts.waves`),
+`seen|HOUR` and `seen` (digests of applied events per hour of event time and the hours kept, see `alerts.dedup`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from alerts import dedup, incidents, nights, watermark, windows
+from alerts import dedup, incidents, nights, watermark, waves, windows
 from alerts.messages import AlertDraft, number, render
 from alerts.metrics import AlertMetrics
 from alerts.rules import (
@@ -91,6 +91,7 @@ class RuleEngine:
         if metrics:
             metrics.watch_state(state)
         self.nights = {rule.id: rule for rule in rules if isinstance(rule, NightRule)}
+        self._waves = any(rule.waves for rule in self.nights.values())
         self.left_out: Counter[tuple[str, str]] = Counter()
         """Reports each rule left out, by (rule, reason), since this engine started (`salvo backtest` shows
         them; live, `salvo_rule_left_out_total`): a silent filter must not hide the nights it drops."""
@@ -129,9 +130,13 @@ class RuleEngine:
         moved = watermark.observe(seen, event.origin or "", t, seen_at=windows.epoch(event.ingested_at),
                                   lateness=self.lateness, idle=self.idle, hold=self.hold)
         out += self._moved(seen, moved, mark)
+        alerted = self._air_raid(event, t) if event.feed == "airraid" and self._waves else None
         for rule in self.rules:
             if isinstance(rule, AbsenceRule):
                 out += self._absence_seen(rule, event, windows.epoch(event.ingested_at))
+            elif alerted is not None and isinstance(rule, NightRule):
+                if rule.waves and alerted:
+                    out += self._night_wave(rule, event, t, alerted)
             elif not rule.filters.accepts(event):
                 relaxed = self._relaxed.get(rule.id)
                 if relaxed is not None and relaxed.accepts(event):
@@ -228,14 +233,38 @@ class RuleEngine:
     # -- nights: one incident per attack night across its reports -----------------------------------
     def _night(self, rule: NightRule, event: ClassifiedEvent, t: int) -> list[Alert]:
         """Add a report to its night's tally; the night's incident version, when one is due."""
+        key, start, prior = self._night_of(rule, t)
+        tally = nights.add(rule, prior, event, t, windows.epoch(event.ingested_at))
+        return self._night_verdict(rule, key, start, tally, event)
+
+    def _night_of(self, rule: NightRule, t: int) -> tuple[str, int, dict[str, Any]]:
+        """The state key, start and tally of the night of `t`; a new night is indexed, so it will close."""
         size = int(rule.window.size.total_seconds())
         start = windows.window_starts(t, rule.window)[0]
         key = f"nt|{rule.id}|{start}"
         prior = self.state.get(key)
         if prior is None:
             self._index(rule.id, str(start), start + size)
-        tally = nights.add(rule, prior or nights.new_tally(start, start + size), event, t,
-                           windows.epoch(event.ingested_at))
+        return key, start, prior or nights.new_tally(start, start + size)
+
+    def _air_raid(self, event: ClassifiedEvent, t: int) -> list[str]:
+        """Apply an air-raid alert's start or end (`alerts.waves`); the oblasts under alert at once after it."""
+        active = self.state.get(waves.KEY)
+        moved = waves.observe(active, event, t)
+        if moved is not active:
+            self.state[waves.KEY] = moved
+        return waves.alerted(moved, t)
+
+    def _night_wave(self, rule: NightRule, event: ClassifiedEvent, t: int, alerted: list[str]) -> list[Alert]:
+        """Raise the night's air-raid peak to `alerted`; the night's incident version, when one is due."""
+        key, start, prior = self._night_of(rule, t)
+        tally = nights.wave(prior, alerted, t, windows.epoch(event.ingested_at))
+        return [] if tally is None else self._night_verdict(rule, key, start, tally, event)
+
+    def _night_verdict(self, rule: NightRule, key: str, start: int, tally: dict[str, Any],
+                       event: ClassifiedEvent) -> list[Alert]:
+        """Store the changed tally; fire or update its incident when a trigger is met and enough changed."""
+        size = int(rule.window.size.total_seconds())
         night = nights.figures(rule, tally)
 
         def history(nights_before: int) -> list[nights.Figures]:
@@ -252,7 +281,8 @@ class RuleEngine:
                 fired = {"id": incidents.alert_id(rule.id, "all", start), "version": 1, "severity": severity}
             else:
                 higher = SEVERITY_RANK[severity] > SEVERITY_RANK[fired["severity"]]
-                if nights.changed(rule, fired["sent"], higher, night):
+                reported = any(m.fact != "alerted" for m in found)  # a wave alone sends one message, no updates
+                if (higher or reported) and nights.changed(rule, fired["sent"], higher, night):
                     status = "updated"
                     fired = {**fired, "version": fired["version"] + 1,
                              "severity": severity if higher else fired["severity"]}
@@ -271,16 +301,23 @@ class RuleEngine:
                         f">= {number(m['level'])} ({m['severity']})" for m in fired["met"])
         facts = {"drones": night.drones or None, "missiles": night.missiles or None,
                  "missile_classes": night.missile_classes, "regions": night.regions[:32],
-                 "regions_count": night.regions_count or None}
+                 "regions_count": night.regions_count or None, "alerted": night.alerted or None}
         event = ClassifiedEvent.model_validate(fired["event"])
+        if event.feed == "airraid":  # a wave opened the night: its alert is about an attack, as the reports are
+            event = event.model_copy(update={"category": "attack"})
+        reports = (f"{len(tally['event_ids'])} report(s), first at {windows.utc(tally['first_at']).isoformat()}, "
+                   f"latest at {windows.utc(tally['latest_at']).isoformat()}" if tally["first_at"] is not None
+                   else "no report yet")
+        if night.alerted:
+            reports += (f"; {night.alerted} oblasts under air-raid alert at once at "
+                        f"{windows.utc(tally['alerted_at']).isoformat()} ({', '.join(tally['alerted'])})")
         return render(rule, AlertDraft(
             id=fired["id"], version=fired["version"], status=status, severity=fired["severity"], group="all",
             value=lead["value"], threshold=lead["level"], starts_at=tally["start"],
             ends_at=tally["end"] if status == "resolved" else None, event=event,
             facts=event.facts.model_validate(facts), event_ids=tally["event_ids"], sources=tally["sources"],
             first_ingested=tally["first_ingested"], window=(tally["start"], tally["end"]),
-            why=f"{why}; {len(tally['event_ids'])} report(s), first at {windows.utc(tally['first_at']).isoformat()}, "
-                f"latest at {windows.utc(tally['latest_at']).isoformat()}."))
+            why=f"{why}; {reports}."))
 
     def _inhibited(self, rule: Rule, group: str, t: int) -> bool:
         """True when a night incident named in `rule.inhibited_by` fired for the night of `t` and covers `group`

@@ -46,7 +46,8 @@ def number(value: float | None) -> str:
 
 def figures_text(facts: Facts) -> str:
     """The figures a reader wants, leaving out what is unknown: "810 drones, 13 missiles, 9 regions (Kyiv, …)"
-    rather than "? drones, 50 missiles, ? regions (unknown regions)"."""
+    rather than "? drones, 50 missiles, ? regions (unknown regions)"; a night opened by an air-raid wave adds
+    "air-raid alert in 15 oblasts at once"."""
     parts = [f"{number(value)} {name}" for name in ("drones", "missiles") if (value := getattr(facts, name))]
     count = max(len(facts.regions), facts.regions_count or 0)
     regions = f"{count} region{'s' if count != 1 else ''}"
@@ -54,6 +55,8 @@ def figures_text(facts: Facts) -> str:
         parts.append(f"{regions} ({', '.join(facts.regions)})")
     elif count:
         parts.append(regions)
+    if facts.alerted:
+        parts.append(f"air-raid alert in {number(facts.alerted)} oblast{'s' if facts.alerted != 1 else ''} at once")
     return ", ".join(parts) or "no figures yet"
 
 

@@ -18,6 +18,9 @@ figure for a kind (drones, missiles) is:
 
 Every figure only grows as reports arrive, so versions of the incident never contradict one another.
 
+A night also keeps its air-raid peak: the most oblasts under alert at once (`alerts.waves`), which a trigger
+on `alerted` turns into an early warning, hours before the first report.
+
 Plain JSON data, as the rest of the engine's state (`alerts.engine`).
 """
 
@@ -46,9 +49,12 @@ class Figures:
     missile_classes: dict[str, int]
     regions: list[str]
     regions_count: int
+    alerted: int = 0
+    """The most oblasts under air-raid alert at once during the night (`alerts.waves`)."""
 
     def value(self, fact: str) -> int:
-        """A trigger's figure: "weapons" is drones plus missiles, "regions" the regions hit."""
+        """A trigger's figure: "weapons" is drones plus missiles, "regions" the regions hit, "alerted" the
+        oblasts under air-raid alert at once."""
         if fact == "weapons":
             return self.drones + self.missiles
         if fact == "regions":
@@ -60,7 +66,7 @@ def new_tally(start: int, end: int) -> dict[str, Any]:
     """An empty night from `start` to `end` (Unix s)."""
     return {"start": start, "end": end, "models": {}, "rows": {}, "totals": {}, "classes": {}, "regions": [],
             "regions_reported": 0, "event_ids": [], "sources": [], "first_ingested": None, "first_at": None,
-            "latest_at": None, "fired": None}
+            "latest_at": None, "fired": None, "alerted": [], "alerted_at": None}
 
 
 def account(source: str) -> str:
@@ -99,6 +105,16 @@ def add(rule: NightRule, tally: dict[str, Any], event: ClassifiedEvent, t: int, 
     out["first_at"] = t if tally["first_at"] is None else min(tally["first_at"], t)
     out["latest_at"] = t if tally["latest_at"] is None else max(tally["latest_at"], t)
     return out
+
+
+def wave(tally: dict[str, Any], oblasts: list[str], t: int, ingested: int) -> dict[str, Any] | None:
+    """The tally with the night's air-raid peak raised to `oblasts` (under alert at once at `t`), or None when
+    the night already saw as many: only a rising peak changes the night (and writes state)."""
+    if len(oblasts) <= len(tally.get("alerted", [])):
+        return None
+    first = tally["first_ingested"]
+    return {**tally, "alerted": oblasts[:MAX_REGIONS], "alerted_at": t,
+            "first_ingested": ingested if first is None else min(first, ingested)}
 
 
 def _union(kept: list[str], new: list[str], limit: int) -> list[str]:
@@ -168,7 +184,7 @@ def figures(rule: NightRule, tally: dict[str, Any] | None) -> Figures:
     regions = tally["regions"]
     return Figures(drones=int(per_kind["drones"]), missiles=int(per_kind["missiles"]),
                    missile_classes={k: int(v) for k, v in sorted(classes.items())}, regions=regions,
-                   regions_count=max(len(regions), tally["regions_reported"]))
+                   regions_count=max(len(regions), tally["regions_reported"]), alerted=len(tally.get("alerted", [])))
 
 
 @dataclass(frozen=True)

@@ -215,14 +215,26 @@ class Trigger(Levels):
     """
 
     id: RuleId
-    fact: Literal["drones", "missiles", "weapons", "regions"]
+    fact: Literal["drones", "missiles", "weapons", "regions", "alerted"]
     require: dict[Literal["drones", "missiles"], float] = {}
     baseline: Annotated[int, Field(ge=3, le=90)] | None = None
     factor: Annotated[float, Field(gt=1.0)] = 2.0
 
+    @model_validator(mode="after")
+    def _wave_is_info(self) -> Trigger:
+        """An air-raid wave (`alerted`: oblasts under alert at once) opens a night early but pages nobody by
+        itself: over 300 nights a year reach 15 oblasts, most with no strike reported (`alerts.waves`)."""
+        if self.fact == "alerted" and (self.severity != "info" or self.escalate or self.require or self.baseline):
+            raise ValueError("a trigger on alerted (an air-raid wave) is severity info, without escalate, "
+                             "require or baseline: the night's reports raise its severity")
+        return self
+
 
 class NightRule(_Rule):
     """Every attack report of one night (a tumbling `window`) as one incident, with figures that add up.
+
+    With a trigger on `alerted`, the air-raid alerts (feed `airraid`, whatever the filters) count too: the
+    most oblasts under alert at once (`alerts.waves`) can open the night before any report.
 
     The incident fires when the first trigger is met and takes the highest severity any trigger reaches; a
     new version goes out only when the severity rises or a figure grows by its `step`; it resolves, with the
@@ -241,6 +253,11 @@ class NightRule(_Rule):
     step: dict[Literal["drones", "missiles", "regions"], Annotated[int, Field(ge=1)]] = {
         "drones": 100, "missiles": 20, "regions": 4}
     """How much a figure must grow since the last version sent for a new version to go out."""
+
+    @property
+    def waves(self) -> bool:
+        """Whether air-raid alerts count: a trigger on `alerted`."""
+        return any(trigger.fact == "alerted" for trigger in self.triggers)
 
     @model_validator(mode="after")
     def _tumbling_unique(self) -> NightRule:

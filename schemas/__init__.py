@@ -1,5 +1,6 @@
 """The contracts of every Salvo topic: pydantic v2 models, strict on types, times and bounds."""
 
+from schemas.airraid import AirRaidAlert
 from schemas.alert import Alert, AlertStatus
 from schemas.base import SEVERITY_RANK, Category, Lang, Severity
 from schemas.deadletter import DeadLetter, RejectReason
@@ -11,6 +12,7 @@ from schemas.subscription import Subscription
 
 __all__ = [
     "SEVERITY_RANK",
+    "AirRaidAlert",
     "Alert",
     "AlertStatus",
     "Bound",

@@ -12,11 +12,11 @@ from pydantic import AwareDatetime, Field
 
 from schemas.base import Category, Contract, FactCount, Identifier, Lang, NonNegative, ShortText, WebUrl
 
-Feed = Literal["news", "strikes"]
+Feed = Literal["news", "strikes", "airraid"]
 Qualifier = Literal["about", "at_least", "at_most", "range"]
 MissileClass = Literal["ballistic", "cruise", "guided", "other"]
 CountedFact = Literal[
-    "drones", "missiles", "destroyed", "killed", "injured", "casualties", "children", "regions_count"
+    "drones", "missiles", "destroyed", "killed", "injured", "casualties", "children", "regions_count", "alerted"
 ]
 
 
@@ -47,6 +47,8 @@ class Facts(Contract):
     casualties: FactCount | None = None
     children: FactCount | None = None
     regions_count: FactCount | None = None
+    alerted: FactCount | None = None
+    """Oblasts under air-raid alert at once (an attack night's peak, `alerts.waves`); no text gives it."""
     regions: Annotated[list[ShortText], Field(max_length=32)] = []
     places: Annotated[list[ShortText], Field(max_length=64)] = []
     bounds: dict[CountedFact, Bound] = {}

@@ -12,6 +12,7 @@ import schemas
 TOPIC_CONTRACTS: dict[str, type[BaseModel]] = {
     "news.raw": schemas.NewsItem,
     "strikes.raw": schemas.StrikeReport,
+    "airraid.raw": schemas.AirRaidAlert,
     "events.classified": schemas.ClassifiedEvent,
     "alerts": schemas.Alert,
     "subscriptions": schemas.Subscription,

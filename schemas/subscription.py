@@ -24,8 +24,8 @@ Email = Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$", max_le
 # log would follow. They are refused under any topic prefix (`t1.alerts`, `prod-alerts`), as are Faust's
 # changelog, repartition and assignor topics and Kafka's own (`__consumer_offsets`).
 RESERVED_TOPICS = frozenset(
-    {"news.raw", "strikes.raw", "events.classified", "events.late", "alerts", "control", "deliveries.log",
-     "deadletter", "subscriptions", "silences"}
+    {"news.raw", "strikes.raw", "airraid.raw", "events.classified", "events.late", "alerts", "control",
+     "deliveries.log", "deadletter", "subscriptions", "silences", "acks"}
 )  # fmt: skip
 _RESERVED_WORDS = ("raw", "events", "alerts", "control", "late", "deadletter", "deliveries", "subscriptions",
                    "silences")  # fmt: skip

@@ -3,7 +3,8 @@
 Topology (README, "How it flows"):
     news.raw ─┐                          ┌─> events.late
               ├─ ingest ─> events.classified ─ rules ─> alerts ─ notify ─> channels, deliveries.log
- strikes.raw ─┘    └─> deadletter           control (clock ticks) ─┴────────────┘
+ strikes.raw ─┤    └─> deadletter           control (clock ticks) ─┴────────────┘
+ airraid.raw ─┘
 The agents are thin: decoding, classification and rules are the pure functions the backtest runs too.
 """
 
@@ -27,11 +28,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from alerts.engine import RuleEngine
 from alerts.metrics import AlertMetrics
 from alerts.rules import RuleSet, default_rules, load_rules
-from schemas import Alert, ClassifiedEvent, DeadLetter, NewsItem, RejectReason, Replay, StrikeReport
+from schemas import AirRaidAlert, Alert, ClassifiedEvent, DeadLetter, NewsItem, RejectReason, Replay, StrikeReport
 from streams import topics
 from streams.classify import Classifier
 from streams.delivery import Control, Notifier
-from streams.events import news_event, strike_event
+from streams.events import airraid_event, news_event, strike_event
 from streams.health import Readiness, add_health_routes
 from streams.ingest import Rejection, decode
 from streams.lag import ConsumerLag, LagMetrics
@@ -88,6 +89,7 @@ class Pipeline:
 
         self.news = topic(topics.NEWS_RAW)
         self.strikes = topic(topics.STRIKES_RAW)
+        self.airraid = topic(topics.AIRRAID_RAW)
         self.events = topic(topics.EVENTS, 1)
         self.forward = Publisher(app, self.events)  # ingest's output, a record per item (`streams.worker.publish`)
         self.late = topic(topics.EVENTS_LATE, 1)
@@ -105,7 +107,8 @@ class Pipeline:
         self.notify_order = InOrder()
         self.notifier.outbox_table.on_recover(self._delivery_recovered)
         self.metrics = PipelineMetrics(
-            registry, topics={"news": self.news.get_topic_name(), "strikes": self.strikes.get_topic_name()}
+            registry, topics={"news": self.news.get_topic_name(), "strikes": self.strikes.get_topic_name(),
+                              "airraid": self.airraid.get_topic_name()}
         )
         self.classifier = Classifier(mode=settings.classifier)  # accurate without the encoder: EncoderMissing
         alert_metrics = AlertMetrics(registry, rule_ids=[rule.id for rule in rules])
@@ -158,8 +161,7 @@ class Pipeline:
         log.warning("dead letter from %s[%s]@%s: %s", message.topic, message.partition, message.offset, error)
         await self.deadletter.send(key=message.key, value=letter.model_dump_json().encode())
 
-    async def _validated(self, event: EventT, contract: type[NewsItem] | type[StrikeReport], feed: str
-                         ) -> FeedItem | None:
+    async def _validated(self, event: EventT, contract: type[FeedItem], feed: str) -> FeedItem | None:
         """The item, or None when it was dead-lettered: malformed, invalid, or dated where no clock is
         (`streams.plausible`). Exact repeats are the rule engine's to drop."""
         self.metrics.child(self.metrics.messages_in, event.message.topic, feed).inc()
@@ -206,6 +208,16 @@ class Pipeline:
         assert isinstance(report, StrikeReport)
         return await self._emit(
             strike_event(report, ingested_at=_now(), origin=self.origin(event), replay=_replay_of(event))
+        )
+
+    async def ingest_airraid(self, event: EventT) -> Awaitable[Any] | None:
+        """Validate one air-raid alert's start or end and forward it as an event; the send's acknowledgement."""
+        alert = await self._validated(event, AirRaidAlert, "airraid")
+        if alert is None:
+            return None
+        assert isinstance(alert, AirRaidAlert)
+        return await self._emit(
+            airraid_event(alert, ingested_at=_now(), origin=self.origin(event), replay=_replay_of(event))
         )
 
     async def each(self, events: Sequence[EventT], handler: Handler, stage: str) -> None:
@@ -255,7 +267,8 @@ class Pipeline:
         """Refresh the lag gauges; the monitor connects on first use, so building the app needs no broker."""
         if self._lag is None:
             consumed = [
-                t.get_topic_name() for t in (self.news, self.strikes, self.events, self.alerts, self.control)
+                t.get_topic_name()
+                for t in (self.news, self.strikes, self.airraid, self.events, self.alerts, self.control)
             ]
             self._lag = await asyncio.to_thread(
                 ConsumerLag,
@@ -363,11 +376,15 @@ def build_app(
     async def ingest_strikes(events: Sequence[EventT]) -> None:
         await pipeline.each(events, pipeline.ingest_strike, "ingest")
 
+    async def ingest_airraid(events: Sequence[EventT]) -> None:
+        await pipeline.each(events, pipeline.ingest_airraid, "ingest")
+
     async def notify(events: Sequence[EventT]) -> None:
         await pipeline.each(events, pipeline.notify, "deliver")
 
     app.agent(pipeline.news, name="ingest-news")(stage_agent(ingest_news, "ingest"))
     app.agent(pipeline.strikes, name="ingest-strikes")(stage_agent(ingest_strikes, "ingest"))
+    app.agent(pipeline.airraid, name="ingest-airraid")(stage_agent(ingest_airraid, "ingest"))
     app.agent(pipeline.events, name="rules")(stage_agent(pipeline.evaluate, "rules", pipeline.rules.order))
     # Delivery writes its outbox through its changelog writer (lanes write outcomes outside the stream), so it
     # takes batches like the other stages; the sends run in the lanes, not in the agent.

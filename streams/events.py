@@ -1,4 +1,4 @@
-"""Turning validated feed items into `ClassifiedEvent`s: the one place both feeds become events.
+"""Turning validated feed items into `ClassifiedEvent`s: the one place every feed becomes an event.
 
 The live worker, the replay and the backtest all call these functions, so an item gives the same event
 whichever path it takes; `ingested_at` is passed in because only the caller knows which clock applies.
@@ -10,6 +10,7 @@ import re
 from datetime import datetime
 
 from schemas import Classification, ClassifiedEvent, Evidence, Facts, NewsItem, Replay, StrikeReport
+from schemas.airraid import ALERT_SUBTYPE, ALL_CLEAR, AirRaidAlert
 from streams.classify import normalise_region
 from streams.weapons import classify_weapon
 
@@ -97,6 +98,35 @@ def strike_event(
         title=title,
         url=f"https://www.facebook.com/{report.source}" if _FACEBOOK_POST.fullmatch(report.source) else None,
         weapon_model=report.model,
+        origin=origin,
+        replay=replay,
+    )
+
+
+def airraid_event(
+    alert: AirRaidAlert, *, ingested_at: datetime, origin: str | None = None, replay: Replay | None = None
+) -> ClassifiedEvent:
+    """An air-raid alert's start or end. It is a warning, not a report of an attack: category "other", so rules
+    on attacks do not count it; night rules with a trigger on `alerted` read it (`alerts.waves`).
+
+    Its one region is the canonical oblast ("Kyivska oblast" is "Kyiv", "Kyiv City" its own), or the name as
+    given when it is none we know, so an oblast is counted once whichever level the alert is at.
+    """
+    oblast = normalise_region(alert.oblast) or alert.oblast
+    phase = "end" if alert.ended else "start"
+    title = f"Air-raid alert {'ended' if alert.ended else 'started'}: {alert.place}"
+    return ClassifiedEvent(
+        category="other",
+        subtypes=[ALERT_SUBTYPE, ALL_CLEAR] if alert.ended else [ALERT_SUBTYPE],
+        confidence=1.0,
+        lang="en",
+        facts=Facts(regions=[oblast]),
+        id=f"airraid:{alert.id}:{phase}",
+        feed="airraid",
+        source=alert.source,
+        occurred_at=alert.at,
+        ingested_at=ingested_at,
+        title=title[:1000],
         origin=origin,
         replay=replay,
     )

@@ -12,7 +12,7 @@ from schemas import ClassifiedEvent, RejectReason
 
 _STAGE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 STAGES = ("ingest", "classify", "rules", "deliver")
-FEEDS = ("news", "strikes")
+FEEDS = ("news", "strikes", "airraid")
 
 
 class Children:

@@ -6,18 +6,16 @@ from types import TracebackType
 
 from kafka import KafkaProducer
 
-from schemas import NewsItem
-from streams import topics
 from streams.settings import SalvoSettings
-from streams.sources import FeedItem, event_time
+from streams.sources import FeedItem, event_time, feed_of
 
 REPLAY_HEADER = "salvo-replay"
 REPLAY_DELIVER_HEADER = "salvo-replay-deliver"
 
 
 def raw_topic(item: FeedItem) -> str:
-    """The raw topic an item belongs on, before the prefix."""
-    return topics.NEWS_RAW if isinstance(item, NewsItem) else topics.STRIKES_RAW
+    """The raw topic an item belongs on, before the prefix: "news.raw", "strikes.raw" or "airraid.raw"."""
+    return f"{feed_of(item)}.raw"
 
 
 class FeedProducer:
@@ -41,8 +39,8 @@ class FeedProducer:
     def send(self, item: FeedItem, *, partition: int | None = None) -> None:
         """Queue one item; `flush` (or leaving the context) waits until the broker has it.
 
-        :param partition: by default the key (item id) picks the partition; a replay pins one partition so
-            the worker sees its event-time order.
+        :param partition: by default the key (item id) picks the partition, so an air-raid alert's start and
+            end share one; a replay pins one partition so the worker sees its event-time order.
         """
         self.send_raw(
             raw_topic(item),

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
 
-from schemas import ClassifiedEvent, NewsItem
+from schemas import ClassifiedEvent
 from streams import topics
 from streams.lag import true_end_offsets
 from streams.plausible import DEFAULT_BOUNDS, TimeBounds
 from streams.producer import FeedProducer
 from streams.settings import SalvoSettings
-from streams.sources import FeedItem, FileFormat, FileRejection, event_time, read_feeds
+from streams.sources import FeedItem, FileFormat, FileRejection, event_time, feed_of, read_feeds
 
 
 @dataclass
@@ -91,7 +91,7 @@ def replay(
             if ahead > 0:
                 sleep(ahead)
         producer.send(item, partition=REPLAY_PARTITION)
-        summary.sent["news" if isinstance(item, NewsItem) else "strikes"] += 1
+        summary.sent[feed_of(item)] += 1
         summary.last = moment
         if progress is not None:
             progress(item, summary)

@@ -1,11 +1,14 @@
-"""Readers of historical feed files (the strike CSV, news JSONL/CSV/TSV) into feed contracts, without Kafka.
+"""Readers of historical feed files (the strike CSV, the air-raid alerts CSV, news JSONL/CSV/TSV) into feed
+contracts, without Kafka.
 
-Each reader yields `(line_number, StrikeReport | NewsItem | FileRejection)`: a bad row is reported with its
-file and line and skipped, never fatal, so one quirk cannot hide a year of history. The backtest runs these
-through the rule core; the replay produces them to Kafka.
+Each reader yields `(line_number, StrikeReport | NewsItem | AirRaidAlert | FileRejection)`: a bad row is
+reported with its file and line and skipped, never fatal, so one quirk cannot hide a year of history. The
+backtest runs these through the rule core; the replay produces them to Kafka.
 
 Time zones: the strike CSV states none; its times are Ukrainian Air Force report times, read as
 Europe/Kyiv local time (a bare `YYYY-MM-DD` is local midnight). News times without a zone are read as UTC.
+The air-raid CSV states UTC; each of its rows is an alert from start to end, so it gives two items, the start
+and the end, each at its own event time.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError as PydanticValidationError
 
 from schemas import NewsItem, StrikeReport
+from schemas.airraid import AirRaidAlert
 from streams.ingest import describe
 from streams.plausible import DEFAULT_BOUNDS, TimeBounds
 
 KYIV = ZoneInfo("Europe/Kyiv")
 _STRIKE_COLUMNS = {"time_start", "time_end", "model", "launched"}
+_AIRRAID_COLUMNS = {"oblast", "level", "started_at", "finished_at"}
 _LOCAL_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
 
 
@@ -47,16 +52,27 @@ class FileRejection:
         return f"{self.path}:{self.line}: {self.reason}"
 
 
-FeedItem = NewsItem | StrikeReport
+FeedItem = NewsItem | StrikeReport | AirRaidAlert
 Row = tuple[int, FeedItem | FileRejection]
-FileFormat = Literal["auto", "jsonl", "strikes-csv", "news-csv"]
-"""What a file holds: "auto" decides by its columns (the strike CSV's `time_start, time_end, model, launched`)."""
-_CONTRACTS: dict[str, type[NewsItem] | type[StrikeReport]] = {"news.raw": NewsItem, "strikes.raw": StrikeReport}
+FileFormat = Literal["auto", "jsonl", "strikes-csv", "airraid-csv", "news-csv"]
+"""What a file holds: "auto" decides by its columns (the strike CSV's `time_start, time_end, model, launched`,
+the air-raid CSV's `oblast, level, started_at, finished_at`)."""
+_CONTRACTS: dict[str, type[FeedItem]] = {"news.raw": NewsItem, "strikes.raw": StrikeReport,
+                                         "airraid.raw": AirRaidAlert}
+
+
+def feed_of(item: FeedItem) -> str:
+    """The feed an item belongs to ("news", "strikes", "airraid"); its raw topic is "<feed>.raw"."""
+    if isinstance(item, NewsItem):
+        return "news"
+    return "airraid" if isinstance(item, AirRaidAlert) else "strikes"
 
 
 def event_time(item: FeedItem) -> datetime:
-    """An item's event time: a story's publication, a strike report's end of window."""
-    return item.published_at if isinstance(item, NewsItem) else item.time_end
+    """An item's event time: a story's publication, a strike report's end of window, an alert's start or end."""
+    if isinstance(item, NewsItem):
+        return item.published_at
+    return item.at if isinstance(item, AirRaidAlert) else item.time_end
 
 
 @dataclass
@@ -159,6 +175,22 @@ def strike_report(row: dict[str, str]) -> StrikeReport:
     )
 
 
+def airraid_alert(row: dict[str, str]) -> AirRaidAlert:
+    """One row of the official alerts CSV as the record of the alert's end; the id hashes place and start, so
+    a replay and a second export of the same alert agree."""
+    key = "\x1f".join(row.get(c, "").strip() for c in ("oblast", "raion", "hromada", "level", "started_at"))
+    return AirRaidAlert(
+        id=f"alert-{hashlib.sha256(key.encode()).hexdigest()[:16]}",
+        oblast=row["oblast"],
+        raion=_optional(row.get("raion", "")),
+        hromada=_optional(row.get("hromada", "")),
+        level=row.get("level", "").strip() or "oblast",  # type: ignore[arg-type]
+        started_at=datetime.fromisoformat(row["started_at"].strip()),
+        finished_at=datetime.fromisoformat(row["finished_at"].strip()) if row.get("finished_at", "").strip() else None,
+        source=_optional(row.get("source", "")) or "official",
+    )
+
+
 # Column names seen in real news exports, in order of preference.
 _NEWS_TIME = ("published_at", "seen_utc", "created_at", "timestamp_utc", "datetime", "full_date", "date")
 _NEWS_TITLE = ("title", "headline", "heading", "full_text", "text")
@@ -241,7 +273,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | FileRejection]]:
             start = reader.line_num + 1
 
 
-def _salvo_record(record: dict[str, Any]) -> NewsItem | StrikeReport:
+def _salvo_record(record: dict[str, Any]) -> FeedItem:
     """A line of Salvo's own JSONL (`salvo export`, the demo sample): `{"topic": "news.raw", "value": {…}}`."""
     contract = _CONTRACTS.get(str(record.get("topic")))
     if contract is None or not isinstance(record.get("value"), dict):
@@ -254,15 +286,18 @@ def _reading(record: dict[str, Any], file_format: FileFormat) -> FileFormat:
         return file_format
     if {"topic", "value"} <= record.keys():
         return "jsonl"
+    if _AIRRAID_COLUMNS <= record.keys():
+        return "airraid-csv"
     return "strikes-csv" if _STRIKE_COLUMNS <= record.keys() else "news-csv"
 
 
 def read_file(path: str | Path, *, file_format: FileFormat = "auto") -> Iterator[Row]:
-    """Every record of a feed file as a strike report or news item, or a rejection with file and line.
+    """Every record of a feed file as a strike report, air-raid alert or news item, or a rejection with file
+    and line. A row of the air-raid CSV gives two items on its line: the alert's start and, if it ended, its end.
 
-    :param file_format: "jsonl" (Salvo's own records), "strikes-csv" (the Air Force strike CSV) or
-        "news-csv" (news in CSV, TSV or JSONL with common column names) to force the reading; "auto"
-        (default) decides per record by its keys.
+    :param file_format: "jsonl" (Salvo's own records), "strikes-csv" (the Air Force strike CSV),
+        "airraid-csv" (the official air-raid alerts CSV) or "news-csv" (news in CSV, TSV or JSONL with common
+        column names) to force the reading; "auto" (default) decides per record by its keys.
     """
     path = Path(path)
     for number, record in _rows(path):
@@ -275,6 +310,11 @@ def read_file(path: str | Path, *, file_format: FileFormat = "auto") -> Iterator
                 yield number, _salvo_record(record)
             elif reading == "strikes-csv":
                 yield number, strike_report(record)
+            elif reading == "airraid-csv":
+                alert = airraid_alert(record)
+                yield number, alert.start()
+                if alert.ended:
+                    yield number, alert
             else:
                 yield number, news_item(record, default_source=path.stem)
         except PydanticValidationError as exc:

@@ -26,6 +26,7 @@ class TopicSpec:
 
 NEWS_RAW = "news.raw"
 STRIKES_RAW = "strikes.raw"
+AIRRAID_RAW = "airraid.raw"
 EVENTS = "events.classified"
 EVENTS_LATE = "events.late"
 ALERTS = "alerts"
@@ -43,6 +44,8 @@ TICK_HEADER = "salvo-tick"
 CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(NEWS_RAW, "news items (NewsItem JSON) from feed adapters", scaled=True, config=_KEEP_FOREVER),
     TopicSpec(STRIKES_RAW, "strike report rows (StrikeReport JSON)", scaled=True, config=_KEEP_FOREVER),
+    TopicSpec(AIRRAID_RAW, "air-raid alert starts and ends (AirRaidAlert JSON), keyed by alert", scaled=True,
+              config=_KEEP_FOREVER),
     TopicSpec(
         EVENTS, "classified events and in-band clock ticks, one partition: rules need one order",
         config=_KEEP_FOREVER,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from rich.table import Table
 
 from alerts.backtest import BacktestResult, run_backtest
 from alerts.exceptions import RuleFileError
-from alerts.rules import RuleSet, default_rules, load_rules
+from alerts.rules import NightRule, RuleSet, default_rules, load_rules
 from streams.settings import SalvoSettings
 
 rules_app = typer.Typer(help="Check alert rule files.", no_args_is_help=True)
@@ -56,7 +57,7 @@ def _print_table(result: BacktestResult, out: Console) -> None:
     out.print(table)
 
 
-def _print_summary(result: BacktestResult, seconds: float, out: Console) -> None:
+def _print_summary(result: BacktestResult, rules: RuleSet, seconds: float, out: Console) -> None:
     table = Table(title="summary by rule and severity (severity: the highest an alert reached)")
     for column in ("rule", "severity", "alerts", "versions"):
         table.add_column(column)
@@ -68,12 +69,19 @@ def _print_summary(result: BacktestResult, seconds: float, out: Console) -> None
     if result.left_out:  # what a rule's filters and reconciliation did not count: never a silent filter
         out.print("left out: " + "; ".join(f"{rule} {reason}: {reports}"
                                            for (rule, reason), reports in result.left_out.items()), markup=False)
+    for rule in rules:
+        if isinstance(rule, NightRule) and rule.waves and (leads := result.leads(rule.id)):
+            hours = [lead.hours for lead in leads]
+            out.print(f"lead time, {rule.id}: the {len(leads)} largest nights first alerted a median "
+                      f"{statistics.median(hours):.1f} h before their first count (min {min(hours):.1f}, max "
+                      f"{max(hours):.1f}); {sum(lead.early for lead in leads)} opened by an air-raid wave")
     for rejection in result.rejected[:20]:
         out.print(f"rejected {rejection}", markup=False)
 
 
 def backtest(
-    files: Annotated[list[Path], typer.Argument(help="Strike CSV and news JSONL/CSV/TSV files.", exists=True)],
+    files: Annotated[list[Path], typer.Argument(help="Strike CSV, air-raid alerts CSV and news JSONL/CSV/TSV files.",
+                                                exists=True)],
     rules: Annotated[Path | None, typer.Option("--rules", help="Rules YAML (default: the shipped rules).")] = None,
     since: Annotated[datetime | None, typer.Option("--from", help="First event day (the event's own zone), inclusive.",
                                                    formats=["%Y-%m-%d"])] = None,
@@ -92,11 +100,11 @@ def backtest(
     if as_json:
         for alert in result.alerts:
             sys.stdout.write(alert.model_dump_json() + "\n")
-        _print_summary(result, seconds, err)
+        _print_summary(result, ruleset, seconds, err)
         return
     out = Console()
     _print_table(result, out)
-    _print_summary(result, seconds, out)
+    _print_summary(result, ruleset, seconds, out)
 
 
 def register(app: typer.Typer) -> None:

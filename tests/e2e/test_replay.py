@@ -87,6 +87,25 @@ def test_a_month_replayed_gives_the_backtest_alerts_and_a_second_replay_adds_non
     assert len(read_all(settings, topics.ALERTS, expect=len(live), timeout_s=30)) == len(live)
 
 
+def test_an_air_raid_night_replayed_opens_on_its_wave_as_in_the_backtest(
+    salvo_settings: SalvoSettings, start_worker
+) -> None:
+    """The real night of 29 Dec 2023: its alerts onto airraid.raw, its strike rows onto strikes.raw, one worker.
+    Two raw topics are two agents that race each other at --max, so the replay is paced (17 h of history in
+    about a minute) to keep the wave ahead of the reports, as it is live."""
+    settings = salvo_settings
+    files = [SAMPLE.parent / "airraid_2023-12-29.csv", SAMPLE.parent / "strikes_2023-12-29.csv"]
+    expected = run_backtest(files, default_rules(), allowed_lateness=settings.allowed_lateness)
+    assert [a.severity for a in expected.alerts] == ["info", "critical"]
+
+    start_worker(settings, rules=RULES)
+    run = salvo(settings, "replay", *map(str, files), "--speed", "1000")
+    assert run.returncode == 0, run.stderr
+    assert len(read_all(settings, topics.AIRRAID_RAW, expect=2 * 92, timeout_s=30)) == 2 * 92
+    live = [Alert.model_validate_json(v) for v in read_all(settings, topics.ALERTS, expect=len(expected.alerts))]
+    assert [_comparable(a) for a in live] == [_comparable(a) for a in expected.alerts]
+
+
 def test_speed_follows_event_time_within_tolerance(salvo_settings: SalvoSettings) -> None:
     # Eleven reports 4 s apart in event time: 40 s of history at --speed 20 takes 2 s.
     reports = [

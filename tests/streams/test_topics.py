@@ -26,7 +26,8 @@ def test_only_the_raw_topics_scale_and_the_rest_have_one_partition(salvo_setting
     try:
         for spec in topics.CATALOGUE:
             found = consumer.partitions_for_topic(salvo_settings.topic(spec.name)) or set()
-            expected = salvo_settings.partitions if spec.name in (topics.NEWS_RAW, topics.STRIKES_RAW) else 1
+            raw = (topics.NEWS_RAW, topics.STRIKES_RAW, topics.AIRRAID_RAW)
+            expected = salvo_settings.partitions if spec.name in raw else 1
             assert len(found) == expected, spec.name
     finally:
         consumer.close()
