@@ -79,6 +79,8 @@ class SalvoSettings(BaseSettings):
     faust_sensor: bool = True
     classifier: Literal["fast", "accurate"] = "fast"
     api_token: SecretStr | None = None
+    alerts_in_ua_token: SecretStr | None = None
+    """`salvo connect`'s token for the alerts.in.ua API (`SALVO_ALERTS_IN_UA_TOKEN`)."""
     allowed_target_networks: str = ""
     secrets_key: SecretStr | None = None
     log_level: str = "WARNING"

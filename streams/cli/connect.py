@@ -1,9 +1,11 @@
-"""`salvo connect`: poll the configured RSS/Atom feeds onto `news.raw`, with `/healthz` and `/metrics`."""
+"""`salvo connect`: poll the configured RSS/Atom feeds onto `news.raw` and air-raid APIs onto `airraid.raw`, with
+`/healthz` and `/metrics`."""
 
 from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Annotated
@@ -13,19 +15,23 @@ import typer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from streams.cli.core import Bootstrap, Prefix, settings_from
-from streams.feeds.rss import FeedMetrics, Poller, Sources, run
+from streams.feeds.airraid import AirRaidPoller
+from streams.feeds.config import Sources
+from streams.feeds.poll import FeedMetrics, Poller, run
+from streams.feeds.rss import FeedPoller
 from streams.producer import FeedProducer
+from streams.sources import FeedItem
 
 
 def serve(registry: CollectorRegistry, pollers: list[Poller], host: str, port: int) -> ThreadingHTTPServer:
-    """`/metrics`, and `/healthz`: 200 while every feed was read within three of its intervals, else 503."""
+    """`/metrics`, and `/healthz`: 200 while no source is failing, else 503 naming the failing ones."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             if self.path == "/metrics":
                 body, status, kind = generate_latest(registry), 200, CONTENT_TYPE_LATEST
             elif self.path == "/healthz":
-                late = [p.feed.name for p in pollers if p.state.failures > 0]
+                late = [p.name for p in pollers if p.state.failures > 0]
                 body = (b"ok\n" if not late else f"failing: {', '.join(late)}\n".encode())
                 status, kind = (200 if not late else 503), "text/plain"
             else:
@@ -45,37 +51,45 @@ def serve(registry: CollectorRegistry, pollers: list[Poller], host: str, port: i
 
 def connect_command(
     sources: Annotated[Path, typer.Option("--sources", exists=True, dir_okay=False,
-                                          help="YAML: feeds: [{name, url, interval, lang}].")],
-    state_dir: Annotated[Path, typer.Option(help="Where each feed's ETag and seen ids are kept.")] = Path(
+                                          help="YAML: feeds: [{name, url, interval, lang}], airraid: "
+                                               "[{name, url, interval}].")],
+    state_dir: Annotated[Path, typer.Option(help="Where each source's validators and sent items are kept.")] = Path(
         ".salvo/connect"),
     port: Annotated[int, typer.Option(help="Port of /healthz and /metrics (0: none).")] = 6070,
-    once: Annotated[bool, typer.Option("--once", help="Poll every feed once, then exit.")] = False,
+    once: Annotated[bool, typer.Option("--once", help="Poll every source once, then exit.")] = False,
     bootstrap_servers: Bootstrap = None,
     topic_prefix: Prefix = None,
 ) -> None:
-    """Poll RSS/Atom feeds and produce their new entries to news.raw (conditional GET, backoff, dedup)."""
+    """Poll RSS/Atom feeds onto news.raw and air-raid APIs onto airraid.raw (conditional GET, backoff, dedup)."""
     settings = settings_from(bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix)
-    feeds = Sources.load(sources).feeds
+    configured = Sources.load(sources)
+    token = settings.alerts_in_ua_token
+    if configured.airraid and (token is None or not token.get_secret_value()):
+        typer.echo("salvo connect: an airraid source needs its API token in SALVO_ALERTS_IN_UA_TOKEN", err=True)
+        raise typer.Exit(2)
     registry = CollectorRegistry()
     metrics = FeedMetrics(registry)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     with FeedProducer(settings) as producer, httpx.Client(follow_redirects=True) as client:
 
-        def publish(items: list) -> None:
+        def publish(items: Sequence[FeedItem]) -> None:
             for item in items:
                 producer.send(item)
             producer.flush()
 
-        pollers = [Poller(feed, state_dir=state_dir, client=client, publish=publish, metrics=metrics)
-                   for feed in feeds]
+        shared = {"state_dir": state_dir, "client": client, "publish": publish, "metrics": metrics}
+        pollers: list[Poller] = [FeedPoller(feed, **shared) for feed in configured.feeds]
+        pollers += [AirRaidPoller(api, token=token.get_secret_value(), **shared)  # type: ignore[union-attr]
+                    for api in configured.airraid]
         server = serve(registry, pollers, settings.web_host, port) if port else None
         try:
             if once:
                 for poller in pollers:
-                    typer.echo(f"{poller.feed.name}: {poller.poll()} new")
+                    typer.echo(f"{poller.name}: {poller.poll()} new")
             else:
-                typer.echo(f"salvo connect: {len(pollers)} feeds onto {settings.topic('news.raw')}"
+                typer.echo(f"salvo connect: {len(configured.feeds)} feeds onto {settings.topic('news.raw')}, "
+                           f"{len(configured.airraid)} air-raid sources onto {settings.topic('airraid.raw')}"
                            + (f"; http://{settings.web_host}:{port}/healthz" if port else ""), err=True)
                 run(pollers, stop=stopping.is_set)
         except KeyboardInterrupt:

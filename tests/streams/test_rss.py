@@ -3,10 +3,7 @@ dedup across restarts, and recovery from a server that goes down, answers 500 or
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -15,97 +12,41 @@ from prometheus_client import CollectorRegistry
 
 from schemas import NewsItem
 from streams import topics
-from streams.feeds.rss import Feed, FeedMetrics, Poller, Sources
+from streams.feeds.config import Sources
+from streams.feeds.poll import FeedMetrics
+from streams.feeds.rss import Feed, FeedPoller
 from streams.producer import FeedProducer
-from streams.reader import TopicReader
 from streams.settings import SalvoSettings
+from tests.streams.sourceserver import SourceServer, items_on
 
 FEED_XML = (Path(__file__).parent / "testdata" / "guardian_2022-03-13.rss").read_text(encoding="utf-8")
 pytestmark = pytest.mark.broker
 
 
-class FeedServer:
-    """A real HTTP server with one feed: ETag support, and a status or a body to answer instead."""
-
-    def __init__(self) -> None:
-        self.body = FEED_XML
-        self.status = 200
-        self.requests: list[dict[str, str]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                outer.requests.append(dict(self.headers))
-                tag = '"' + hashlib.sha256(outer.body.encode()).hexdigest()[:16] + '"'
-                if outer.status != 200:
-                    self.send_response(outer.status)
-                    self.end_headers()
-                    return
-                if self.headers.get("If-None-Match") == tag:
-                    self.send_response(304)
-                    self.end_headers()
-                    return
-                payload = outer.body.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("ETag", tag)
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._handler = Handler
-        self.server: ThreadingHTTPServer | None = None
-        self.port = 0
-        self.start()
-
-    def start(self) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        assert self.server is not None
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/feed.rss"
-
-
 @pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    server = FeedServer()
+def feed_server() -> Iterator[SourceServer]:
+    server = SourceServer(FEED_XML, content_type="application/rss+xml", path="/feed.rss")
     yield server
     server.stop()
 
 
 def items_on_news_raw(settings: SalvoSettings, expect: int) -> list[NewsItem]:
-    out: list[NewsItem] = []
-    with TopicReader(settings, [topics.NEWS_RAW]) as reader:
-        for _ in range(10):
-            out += [NewsItem.model_validate_json(r.value) for r in reader.poll(0.5) if r.value]
-            if len(out) >= expect:
-                break
-        out += [NewsItem.model_validate_json(r.value) for r in reader.poll(0.5) if r.value]  # nothing more
-    return out
+    return items_on(settings, topics.NEWS_RAW, NewsItem, expect)
 
 
-def poller(feed_server: FeedServer, settings: SalvoSettings, state: Path, producer: FeedProducer,
-           client: httpx.Client, registry: CollectorRegistry) -> Poller:
+def poller(feed_server: SourceServer, settings: SalvoSettings, state: Path, producer: FeedProducer,
+           client: httpx.Client, registry: CollectorRegistry) -> FeedPoller:
     def publish(items: list[NewsItem]) -> None:
         for item in items:
             producer.send(item)
         producer.flush()
 
-    return Poller(Feed(name="guardian", url=feed_server.url, interval=60, lang="en"), state_dir=state,
+    return FeedPoller(Feed(name="guardian", url=feed_server.url, interval=60, lang="en"), state_dir=state,
                   client=client, publish=publish, metrics=FeedMetrics(registry))
 
 
 def test_new_entries_once_across_a_restart_with_conditional_get(
-    feed_server: FeedServer, salvo_settings: SalvoSettings, tmp_path: Path
+    feed_server: SourceServer, salvo_settings: SalvoSettings, tmp_path: Path
 ) -> None:
     with FeedProducer(salvo_settings) as producer, httpx.Client() as client:
         first = poller(feed_server, salvo_settings, tmp_path, producer, client, CollectorRegistry())
@@ -125,7 +66,7 @@ def test_new_entries_once_across_a_restart_with_conditional_get(
 
 
 def test_a_server_down_500_or_malformed_loses_and_repeats_nothing(
-    feed_server: FeedServer, salvo_settings: SalvoSettings, tmp_path: Path
+    feed_server: SourceServer, salvo_settings: SalvoSettings, tmp_path: Path
 ) -> None:
     registry = CollectorRegistry()
     with FeedProducer(salvo_settings) as producer, httpx.Client() as client:
@@ -157,7 +98,7 @@ def test_the_sources_file_is_strict(tmp_path: Path) -> None:
         Sources.load(bad)
 
 
-def test_salvo_connect_once_from_a_sources_file(feed_server: FeedServer, salvo_settings: SalvoSettings,
+def test_salvo_connect_once_from_a_sources_file(feed_server: SourceServer, salvo_settings: SalvoSettings,
                                                 tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
