@@ -24,7 +24,7 @@ import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, HttpUrl, ValidationError
 
 from schemas.airraid import AirRaidAlert, Level
-from streams.feeds.poll import FeedError, Interval, Poller, Source
+from streams.feeds.poll import FeedError, HttpPoller, Interval, Source
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class ApiAlert(BaseModel):
         )
 
 
-class AirRaidPoller(Poller):
+class AirRaidPoller(HttpPoller):
     """Polls the active alerts; new ones go out as starts, vanished ones as ends."""
 
     source: AirRaidApi
@@ -109,5 +109,5 @@ class AirRaidPoller(Poller):
         return [*(a for aid, a in active.items() if aid not in self.state.active),
                 *(a.model_copy(update={"finished_at": max(now, a.started_at)}) for a in ended)]
 
-    def _sent(self, items: list[AirRaidAlert]) -> None:
+    def _record(self, items: list[AirRaidAlert]) -> None:
         self.state.active = {aid: alert.model_dump_json() for aid, alert in self._active.items()}

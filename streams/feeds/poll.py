@@ -98,9 +98,10 @@ class FeedError(Exception):
 
 
 class Poller:
-    """Polls one source: conditional GET, new items out, state saved after they are acknowledged.
+    """Polls one source: new items out, state saved after they are acknowledged, failures backed off.
 
-    A source says what its response holds (`_items`) and what sending them means for its state (`_sent`).
+    A source says what is new (`_new`, None when nothing changed) and what sending it means for its state
+    (`_sent`, called once the broker acknowledged it).
     """
 
     def __init__(self, source: Source, *, state_dir: Path, client: httpx.Client,
@@ -122,8 +123,7 @@ class Poller:
         """One fetch; the number of new items produced. Raises nothing: errors are counted and backed off."""
         now = datetime.fromtimestamp(self._clock(), UTC)
         try:
-            response = self._get()
-            new = [] if response is None else self._items(response, now)
+            new = self._new(now)
         except FeedError as error:
             self.state.failures += 1
             self._metrics.errors.labels(feed=self.name, reason=error.reason).inc()
@@ -132,20 +132,42 @@ class Poller:
             return 0
         if new:
             self._publish(new)  # returns once the broker has them: only then are they sent
-        if response is not None:  # what was read, and its validators, now that it is acknowledged
+        if new is not None:
             self._sent(new)
-            self.state.etag = response.headers.get("ETag") or self.state.etag
-            self.state.modified = response.headers.get("Last-Modified") or self.state.modified
         self.state.failures = 0
         self.state.last_success = self._clock()
         self.state.save(self.path)
-        self._metrics.new.labels(feed=self.name).inc(len(new))
+        self._metrics.new.labels(feed=self.name).inc(len(new or []))
         self._metrics.last_success.labels(feed=self.name).set(self.state.last_success)
-        return len(new)
+        return len(new or [])
 
     def wait(self) -> float:
         """Seconds until the next poll: the interval, doubled per consecutive failure up to an hour."""
         return min(self.source.interval * 2 ** self.state.failures, max(MAX_BACKOFF_S, self.source.interval))
+
+    def _new(self, now: datetime) -> list[Any] | None:
+        """The new items, None when the source did not change; `FeedError` when it cannot be read."""
+        raise NotImplementedError
+
+    def _sent(self, items: list[Any]) -> None:
+        """Record in the state that `items` (what `_new` gave) are acknowledged."""
+        raise NotImplementedError
+
+
+class HttpPoller(Poller):
+    """A source over HTTP, fetched with a conditional GET; its validators are kept once its items are sent."""
+
+    _response: httpx.Response | None = None
+
+    def _new(self, now: datetime) -> list[Any] | None:
+        self._response = self._get()
+        return None if self._response is None else self._items(self._response, now)
+
+    def _sent(self, items: list[Any]) -> None:
+        self._record(items)
+        if self._response is not None:
+            self.state.etag = self._response.headers.get("ETag") or self.state.etag
+            self.state.modified = self._response.headers.get("Last-Modified") or self.state.modified
 
     def _url(self) -> str:
         raise NotImplementedError
@@ -158,7 +180,7 @@ class Poller:
         """The new items of a 200 response; `FeedError("malformed", …)` when it cannot be read."""
         raise NotImplementedError
 
-    def _sent(self, items: list[Any]) -> None:
+    def _record(self, items: list[Any]) -> None:
         """Record in the state that `items` are acknowledged."""
         raise NotImplementedError
 

@@ -26,7 +26,7 @@ from pydantic import HttpUrl
 
 from schemas import NewsItem
 from schemas.base import Lang, web_url
-from streams.feeds.poll import FeedError, Poller, Source
+from streams.feeds.poll import FeedError, HttpPoller, Source
 
 MAX_SEEN = 5_000  # entry ids remembered per feed: far more than any feed lists at once
 _TAG = re.compile(r"<[^>]+>")
@@ -58,7 +58,7 @@ def entry_item(feed: Feed, entry: Any, *, now: datetime) -> NewsItem | None:
                     lang=feed.lang)
 
 
-class FeedPoller(Poller):
+class FeedPoller(HttpPoller):
     """Polls one feed; its new entries are those whose ids it has not sent."""
 
     source: Feed
@@ -76,5 +76,5 @@ class FeedPoller(Poller):
         items = [item for entry in parsed.get("entries", []) if (item := entry_item(self.source, entry, now=now))]
         return [item for item in dict((item.id, item) for item in items).values() if item.id not in seen]
 
-    def _sent(self, items: list[NewsItem]) -> None:
+    def _record(self, items: list[NewsItem]) -> None:
         self.state.seen = (self.state.seen + [item.id for item in items])[-MAX_SEEN:]
