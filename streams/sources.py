@@ -1,5 +1,5 @@
-"""Readers of historical feed files (the strike CSV, the air-raid alerts CSV, news JSONL/CSV/TSV) into feed
-contracts, without Kafka.
+"""Readers of historical feed files (the strike CSV, the air-raid alerts CSV, news JSONL/CSV/TSV, Telegram
+Desktop's JSON export of a channel) into feed contracts, without Kafka.
 
 Each reader yields `(line_number, StrikeReport | NewsItem | AirRaidAlert | FileRejection)`: a bad row is
 reported with its file and line and skipped, never fatal, so one quirk cannot hide a year of history. The
@@ -31,6 +31,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from schemas import NewsItem, StrikeReport
 from schemas.airraid import AirRaidAlert
+from streams.feeds import telegram
 from streams.ingest import describe
 from streams.plausible import DEFAULT_BOUNDS, TimeBounds
 
@@ -54,9 +55,9 @@ class FileRejection:
 
 FeedItem = NewsItem | StrikeReport | AirRaidAlert
 Row = tuple[int, FeedItem | FileRejection]
-FileFormat = Literal["auto", "jsonl", "strikes-csv", "airraid-csv", "news-csv"]
+FileFormat = Literal["auto", "jsonl", "strikes-csv", "airraid-csv", "news-csv", "telegram-json"]
 """What a file holds: "auto" decides by its columns (the strike CSV's `time_start, time_end, model, launched`,
-the air-raid CSV's `oblast, level, started_at, finished_at`)."""
+the air-raid CSV's `oblast, level, started_at, finished_at`), and a `.json` file is a Telegram export."""
 _CONTRACTS: dict[str, type[FeedItem]] = {"news.raw": NewsItem, "strikes.raw": StrikeReport,
                                          "airraid.raw": AirRaidAlert}
 
@@ -291,15 +292,30 @@ def _reading(record: dict[str, Any], file_format: FileFormat) -> FileFormat:
     return "strikes-csv" if _STRIKE_COLUMNS <= record.keys() else "news-csv"
 
 
+def _telegram(path: Path) -> Iterator[Row]:
+    """A Telegram export's posts; a refusal's "line" is the message id (the export is one JSON document)."""
+    try:
+        posts = list(telegram.messages(telegram.read_export(path)))
+    except ValueError as error:
+        yield 1, FileRejection(str(path), 1, str(error))
+        return
+    for number, item in posts:
+        yield number, item if isinstance(item, NewsItem) else FileRejection(str(path), number, item)
+
+
 def read_file(path: str | Path, *, file_format: FileFormat = "auto") -> Iterator[Row]:
     """Every record of a feed file as a strike report, air-raid alert or news item, or a rejection with file
     and line. A row of the air-raid CSV gives two items on its line: the alert's start and, if it ended, its end.
 
     :param file_format: "jsonl" (Salvo's own records), "strikes-csv" (the Air Force strike CSV),
-        "airraid-csv" (the official air-raid alerts CSV) or "news-csv" (news in CSV, TSV or JSONL with common
-        column names) to force the reading; "auto" (default) decides per record by its keys.
+        "airraid-csv" (the official air-raid alerts CSV), "news-csv" (news in CSV, TSV or JSONL with common
+        column names) or "telegram-json" (Telegram Desktop's export, `streams.feeds.telegram`) to force the
+        reading; "auto" (default) decides per record by its keys, and by the `.json` suffix for an export.
     """
     path = Path(path)
+    if file_format == "telegram-json" or (file_format == "auto" and path.suffix == ".json"):
+        yield from _telegram(path)
+        return
     for number, record in _rows(path):
         if isinstance(record, FileRejection):
             yield number, record

@@ -1,5 +1,5 @@
-"""`salvo connect`: poll the configured RSS/Atom feeds onto `news.raw` and air-raid APIs onto `airraid.raw`, with
-`/healthz` and `/metrics`."""
+"""`salvo connect`: poll the configured RSS/Atom feeds and Telegram export folders onto `news.raw` and air-raid
+APIs onto `airraid.raw`, with `/healthz` and `/metrics`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from streams.feeds.airraid import AirRaidPoller
 from streams.feeds.config import Sources
 from streams.feeds.poll import FeedMetrics, Poller, run
 from streams.feeds.rss import FeedPoller
+from streams.feeds.telegram import TelegramPoller
 from streams.producer import FeedProducer
 from streams.sources import FeedItem
 
@@ -52,7 +53,7 @@ def serve(registry: CollectorRegistry, pollers: list[Poller], host: str, port: i
 def connect_command(
     sources: Annotated[Path, typer.Option("--sources", exists=True, dir_okay=False,
                                           help="YAML: feeds: [{name, url, interval, lang}], airraid: "
-                                               "[{name, url, interval}].")],
+                                               "[{name, url, interval}], telegram: [{name, folder, channel}].")],
     state_dir: Annotated[Path, typer.Option(help="Where each source's validators and sent items are kept.")] = Path(
         ".salvo/connect"),
     port: Annotated[int, typer.Option(help="Port of /healthz and /metrics (0: none).")] = 6070,
@@ -82,14 +83,16 @@ def connect_command(
         pollers: list[Poller] = [FeedPoller(feed, **shared) for feed in configured.feeds]
         pollers += [AirRaidPoller(api, token=token.get_secret_value(), **shared)  # type: ignore[union-attr]
                     for api in configured.airraid]
+        pollers += [TelegramPoller(folder, **shared) for folder in configured.telegram]
         server = serve(registry, pollers, settings.web_host, port) if port else None
         try:
             if once:
                 for poller in pollers:
                     typer.echo(f"{poller.name}: {poller.poll()} new")
             else:
-                typer.echo(f"salvo connect: {len(configured.feeds)} feeds onto {settings.topic('news.raw')}, "
-                           f"{len(configured.airraid)} air-raid sources onto {settings.topic('airraid.raw')}"
+                typer.echo(f"salvo connect: {len(configured.feeds)} feeds and {len(configured.telegram)} Telegram "
+                           f"folders onto {settings.topic('news.raw')}, {len(configured.airraid)} air-raid "
+                           f"sources onto {settings.topic('airraid.raw')}"
                            + (f"; http://{settings.web_host}:{port}/healthz" if port else ""), err=True)
                 run(pollers, stop=stopping.is_set)
         except KeyboardInterrupt:

@@ -69,8 +69,9 @@ def _print_summary(result: BacktestResult, rules: RuleSet, seconds: float, out: 
     if result.left_out:  # what a rule's filters and reconciliation did not count: never a silent filter
         out.print("left out: " + "; ".join(f"{rule} {reason}: {reports}"
                                            for (rule, reason), reports in result.left_out.items()), markup=False)
+    waves = any(alert.facts.alerted for alert in result.alerts)  # the lead time is an air-raid feed's figure
     for rule in rules:
-        if isinstance(rule, NightRule) and rule.waves and (leads := result.leads(rule.id)):
+        if waves and isinstance(rule, NightRule) and rule.waves and (leads := result.leads(rule.id)):
             hours = [lead.hours for lead in leads]
             out.print(f"lead time, {rule.id}: the {len(leads)} largest nights first alerted a median "
                       f"{statistics.median(hours):.1f} h before their first count (min {min(hours):.1f}, max "
