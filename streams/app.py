@@ -202,23 +202,20 @@ class Pipeline:
 
     async def ingest_strike(self, event: EventT) -> Awaitable[Any] | None:
         """Validate one strike report and forward it as an attack event; the send's acknowledgement."""
-        report = await self._validated(event, StrikeReport, "strikes")
-        if report is None:
-            return None
-        assert isinstance(report, StrikeReport)
-        return await self._emit(
-            strike_event(report, ingested_at=_now(), origin=self.origin(event), replay=_replay_of(event))
-        )
+        return await self._structured(event, StrikeReport, "strikes", strike_event)
 
     async def ingest_airraid(self, event: EventT) -> Awaitable[Any] | None:
         """Validate one air-raid alert's start or end and forward it as an event; the send's acknowledgement."""
-        alert = await self._validated(event, AirRaidAlert, "airraid")
-        if alert is None:
+        return await self._structured(event, AirRaidAlert, "airraid", airraid_event)
+
+    async def _structured(self, event: EventT, contract: type[StrikeReport] | type[AirRaidAlert], feed: str,
+                          to_event: Callable[..., ClassifiedEvent]) -> Awaitable[Any] | None:
+        """A feed whose items are events as they are, without the classifier: validate, convert, forward."""
+        item = await self._validated(event, contract, feed)
+        if item is None:
             return None
-        assert isinstance(alert, AirRaidAlert)
-        return await self._emit(
-            airraid_event(alert, ingested_at=_now(), origin=self.origin(event), replay=_replay_of(event))
-        )
+        return await self._emit(to_event(item, ingested_at=_now(), origin=self.origin(event),
+                                         replay=_replay_of(event)))
 
     async def each(self, events: Sequence[EventT], handler: Handler, stage: str) -> None:
         """One batch through `handler`, event by event, returning once every send it made is acknowledged.

@@ -66,3 +66,18 @@ def test_worker_image_runs_as_non_root_with_a_health_check() -> None:
     assert re.search(r"^FROM python:3\.\d+-slim", text, re.M)
     assert re.search(r"^USER (?!root\b|0\b)\w+", text, re.M)
     assert re.search(r"^HEALTHCHECK .*\n.*/healthz", text, re.M)
+
+
+def test_the_sources_service_polls_the_shipped_sources_file_and_is_scraped(compose: dict) -> None:
+    from streams.feeds.config import Sources
+
+    sources = compose["services"]["sources"]
+    assert sources["command"][:3] == ["connect", "--sources", "/etc/salvo/sources.yaml"]
+    assert "./deploy/sources.yaml:/etc/salvo/sources.yaml:ro" in sources["volumes"]
+    assert "6070" in sources["healthcheck"]["test"][-1] and sources["command"][-1] == "6070"
+    assert sources["environment"]["SALVO_BOOTSTRAP_SERVERS"] == "kafka:9092"  # the shared settings, merged
+    assert "SALVO_ALERTS_IN_UA_TOKEN" not in compose["services"]["worker"]["environment"]
+    assert Sources.load(DEPLOY / "sources.yaml").all
+    scrapes = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
+    assert {"targets": ["sources:6070"]} in next(s for s in scrapes if s["job_name"] == "salvo-sources")[
+        "static_configs"]
