@@ -3,6 +3,8 @@ messages between valid ones (issue 11's "plausible input" and fuzz cases).
 
 - A report dated in the year 9999 once moved the watermark there, and the 5 valid 400-drone reports after it
   fired nothing. Now it is dead-lettered as `implausible_time` and all 5 alert.
+- An air-raid alert from the year 9999, one that ends before it starts and one that is not JSON are
+  dead-lettered, and the wave of 16 oblasts after them still opens the night's incident.
 - A seeded burst of every kind of hostile message (`tests/e2e/hostile.py`), valid reports among them: every
   hostile one is in `deadletter` with its reason (a 2 MB one included, its letter cut to a prefix with the
   size and digest), every valid one alerts, the worker stays up, and its memory stays bounded. `make test`
@@ -20,14 +22,16 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from schemas import Alert, DeadLetter, StrikeReport
+from schemas import AirRaidAlert, Alert, DeadLetter, StrikeReport
 from streams import topics
 from streams.reader import TopicReader
 from streams.settings import SalvoSettings
+from tests.alerts.test_waves import OBLASTS
 from tests.conftest import StartWorker
 from tests.e2e.hostile import BASE, hostile_messages
 
 RULES = Path(__file__).with_name("large-salvo.rules.yaml")
+DEFAULT_RULES = Path(__file__).parents[2] / "alerts" / "default_rules.yaml"
 FIRST_NIGHT = datetime.fromisoformat("2026-03-02T08:00:00+02:00")
 BIG = 2 * 1024 * 1024  # past the worker's 1 MB message limit, and past the producer's default record limit
 
@@ -93,6 +97,27 @@ def test_a_year_9999_report_cannot_silence_the_five_valid_reports_after_it(
     hidden = next(a for a in alerts if "strike:hidden" in a.event_ids)
     text = hidden.model_dump_json()
     assert "\\u001b" not in text and "\\u202e" not in text and "\u202e" not in text, "controls are stripped"
+
+
+def test_a_hostile_air_raid_alert_cannot_hide_the_wave_after_it(
+    salvo_settings: SalvoSettings, start_worker: StartWorker
+) -> None:
+    start_worker(salvo_settings, rules=DEFAULT_RULES)
+    raw = salvo_settings.topic(topics.AIRRAID_RAW)
+    start = datetime.fromisoformat("2026-03-02T02:00:00+00:00")
+    with producer(salvo_settings) as kafka:
+        kafka.send(raw, partition=0, value=AirRaidAlert(
+            id="y9999", oblast="Kyivska oblast", started_at="9999-12-30T00:00:00Z").model_dump_json().encode())
+        kafka.send(raw, partition=0, value=b'{"id": "backwards", "oblast": "Lvivska oblast", '
+                   b'"started_at": "2026-03-02T03:00:00Z", "finished_at": "2026-03-02T01:00:00Z"}')
+        kafka.send(raw, partition=0, value=b"\xff not json")
+        for i, oblast in enumerate(OBLASTS[:16]):
+            kafka.send(raw, partition=0, value=AirRaidAlert(
+                id=f"wave-{i}", oblast=oblast, started_at=start + timedelta(minutes=i)).model_dump_json().encode())
+    alerts, letters, late = collect(salvo_settings, alerts=1, letters=3, timeout_s=60)
+    assert sorted(letter.reason for letter in letters) == ["implausible_time", "malformed", "schema"]
+    assert [(a.rule_id, a.severity, a.facts.alerted) for a in alerts] == [("attack-night", "info", 15)]
+    assert late == 0
 
 
 def run_fuzz(settings: SalvoSettings, start_worker: StartWorker, *, seed: int, count: int, every: int) -> None:
