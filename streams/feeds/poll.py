@@ -87,6 +87,9 @@ class FeedMetrics:
                               registry=registry)
         self.last_success = Gauge("salvo_feed_last_success_timestamp_seconds", "When the source was last read.",
                                   ["feed"], registry=registry)
+        self.interval = Gauge("salvo_feed_interval_seconds", "How often the source is polled when it answers: "
+                              "a source not read within three intervals is failing (alert SalvoSourceFailing).",
+                              ["feed"], registry=registry)
 
 
 class FeedError(Exception):
@@ -114,6 +117,7 @@ class Poller:
         self._publish = publish
         self._metrics = metrics
         self._clock = clock
+        metrics.interval.labels(feed=source.name).set(source.interval)
 
     @property
     def name(self) -> str:

@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry
 
 from alerts.delivery.metrics import DeliveryMetrics
 from alerts.metrics import AlertMetrics
+from streams.feeds.poll import FeedMetrics
 from streams.lag import LagMetrics
 from streams.metrics import PipelineMetrics
 from tests.deploy.queries import DEPLOY, all_queries, dashboards
@@ -29,6 +30,7 @@ def defined_metric_names() -> set[str]:
     AlertMetrics(registry)
     DeliveryMetrics(registry)
     LagMetrics(registry)
+    FeedMetrics(registry)  # salvo connect's, scraped as job salvo-sources
     names = set()
     for family in registry.collect():
         names.add(family.name)

@@ -1,11 +1,13 @@
-"""A real Prometheus scrapes a real `salvo worker` on the embedded broker during a short replay, and every
-expression of both dashboards and of the alert rules answers (or is listed below as expected-empty, with why)."""
+"""A real Prometheus scrapes a real `salvo worker` on the embedded broker during a short replay, and a real
+`salvo connect` reading a local RSS feed, and every expression of both dashboards and of the alert rules
+answers (or is listed below as expected-empty, with why)."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from importlib.resources import files
@@ -17,9 +19,11 @@ import pytest
 import yaml
 
 from streams.broker import free_port
+from streams.demo import worker_env
 from streams.producer import FeedProducer
 from streams.settings import SalvoSettings
 from tests.deploy.queries import PROMETHEUS_YML, RULES, all_queries
+from tests.streams.sourceserver import SourceServer
 
 pytestmark = pytest.mark.broker
 
@@ -34,7 +38,9 @@ EXPECTED_EMPTY = {
     "rule/SalvoDeliveryDeadLetters": "no delivery is given up in the replay",
     "rule/SalvoConsumerLagGrowing": "lag stays far below 1000 records",
     "rule/SalvoFeedSilent": "needs 30 minutes of silence after a day of traffic",
+    "rule/SalvoSourceFailing": "the connector's feed answers",
 }
+FEED = Path(__file__).parents[1] / "streams" / "testdata" / "guardian_2022-03-13.rss"
 
 
 def wait_for(
@@ -73,17 +79,42 @@ def worker(
 
 
 @pytest.fixture
-def prometheus(salvo_settings: SalvoSettings, tmp_path: Path) -> Iterator[str]:
-    """The Debian `prometheus` server with deploy/'s job and rules, scraping the worker every second."""
+def connector(salvo_settings: SalvoSettings, tmp_path: Path) -> Iterator[int]:
+    """`salvo connect` on one local RSS feed (the `sources` service's job); the port of its /metrics."""
+    server = SourceServer(FEED.read_text(encoding="utf-8"), content_type="application/rss+xml", path="/feed.rss")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"feeds:\n  - {{name: guardian, url: '{server.url}', interval: 10s, lang: en}}\n")
+    port = free_port()
+    log = tmp_path / "connect.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "connect", "--sources", str(sources), "--state-dir",
+             str(tmp_path / "connect"), "--port", str(port)], env=worker_env(salvo_settings), stdout=out,
+            stderr=subprocess.STDOUT)
+    try:
+        wait_for("salvo connect /healthz", lambda: ok(f"http://127.0.0.1:{port}/healthz"), 30, log, process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        server.stop()
+
+
+@pytest.fixture
+def prometheus(salvo_settings: SalvoSettings, connector: int, tmp_path: Path) -> Iterator[str]:
+    """The Debian `prometheus` server with deploy/'s jobs and rules, scraping the worker and the connector every
+    second."""
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.skip("prometheus not installed: run `make system-deps` (Debian package prometheus)")
     config = yaml.safe_load(PROMETHEUS_YML.read_text())
-    (job,) = [scrape for scrape in config["scrape_configs"] if scrape["job_name"] == "salvo-worker"]
+    jobs = {scrape["job_name"]: scrape for scrape in config["scrape_configs"]}
+    job, sources = jobs["salvo-worker"], jobs["salvo-sources"]
     job.pop("dns_sd_configs")
     job["static_configs"] = [{"targets": [f"127.0.0.1:{salvo_settings.web_port}"]}]
+    sources["static_configs"] = [{"targets": [f"127.0.0.1:{connector}"]}]
     config.pop("alerting")  # Alertmanager routing has its own test (test_promtool.py)
-    config.update(scrape_configs=[job], rule_files=[str(RULES)])
+    config.update(scrape_configs=[job, sources], rule_files=[str(RULES)])
     config["global"].update(scrape_interval="1s", evaluation_interval="1s")
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))

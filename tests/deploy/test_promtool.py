@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy.queries import ALERTMANAGER_YML, PROMETHEUS_YML, RULE_TESTS, RULES
+from tests.deploy.queries import ALERTMANAGER_YML, PROMETHEUS_YML, RULE_TESTS, RULES, rule_queries
 
 
 def tool(name: str) -> str:
@@ -34,7 +34,7 @@ def test_prometheus_config_is_valid_with_its_rules(tmp_path: Path) -> None:
     checked = tmp_path / "prometheus.yml"
     checked.write_text(yaml.safe_dump(config))
     output = run(tool("promtool"), "check", "config", str(checked))
-    assert "SUCCESS: 6 rules found" in output
+    assert f"SUCCESS: {len(rule_queries())} rules found" in output
 
 
 def test_alert_rules_are_valid() -> None:
