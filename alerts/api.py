@@ -5,7 +5,8 @@ Reads come from in-memory views that the worker keeps in step with the compacted
 and `acks` topics, and with the `alerts` topic (each incident's latest version); writes go through injected
 async `publish` callbacks (so the topic stays the one store of record, and every worker sees the same set).
 Outbox changes (redrive) go through a callback too, because only the delivery agent may write the outbox
-table. Every route but `/api/openapi.json` needs `Authorization: Bearer <SALVO_API_TOKEN>`.
+table. Every route but `/api/openapi.json` needs `Authorization: Bearer <SALVO_API_TOKEN>`, except that an
+incident's signed link (`alerts.links`) opens that incident read-only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pydantic.json_schema import models_json_schema
 
 from alerts.acks import acknowledge
 from alerts.channels.base import ChannelError
+from alerts.links import signed
 from alerts.outbox import Outbox, OutboxState
 from alerts.silences import check_matchers, expire, new_silence, parse_duration
 from alerts.subscriptions import route
@@ -144,6 +146,22 @@ class Api:
         self._b = backend
         self._token = token
 
+    def _signed_or(self, authorised: Handler) -> Handler:
+        """The incident by its signed link (`alerts.links`: `?sig=`), read-only and without its deliveries,
+        else the route as `authorised` serves it."""
+        async def checked(request: web.Request) -> web.StreamResponse:
+            sig = request.query.get("sig")
+            if sig is None or not self._token:
+                return await authorised(request)
+            if not signed(request.match_info["id"], sig, self._token):
+                return _error(401, "this link's signature is not valid (was SALVO_API_TOKEN changed?)")
+            alert = self._incident(request)
+            ack = self._b.acks.get(alert.id)
+            return web.json_response({"alert": alert.model_dump(mode="json"),
+                                      "acknowledged": ack.model_dump(mode="json") if ack else None})
+
+        return checked
+
     def _authorised(self, handler: Handler) -> Handler:
         async def checked(request: web.Request) -> web.StreamResponse:
             if not self._token:
@@ -177,7 +195,7 @@ class Api:
             web.post("/api/silences", a(self.create_silence)),
             web.delete("/api/silences/{id}", a(self.expire_silence)),
             web.get("/api/incidents", a(self.list_incidents)),
-            web.get("/api/incidents/{id}", a(self.get_incident)),
+            web.get("/api/incidents/{id}", self._signed_or(a(self.get_incident))),
             web.post("/api/incidents/{id}/ack", a(self.ack_incident)),
             web.get("/api/deliveries", a(self.list_deliveries)),
             web.post("/api/deliveries/{key}/redrive", a(self.redrive_delivery)),
@@ -414,7 +432,8 @@ def openapi_document() -> dict[str, Any]:
         "/api/incidents": {"get": {"summary": "Incidents, newest first: each alert's latest version "
                                               "(`?active=true`: not resolved)", "responses": ok}},
         "/api/incidents/{id}": {"get": {"summary": "One incident: its latest version, acknowledgement and "
-                                                   "deliveries",
+                                                   "deliveries; with ?sig= (the signed link in a message), "
+                                                   "its version and acknowledgement without the token",
                                         "responses": {**ok, "404": {"description": "Unknown"}}}},
         "/api/incidents/{id}/ack": {"post": {"summary": "Acknowledge an incident: its later versions are held",
                                              "requestBody": body("AckRequest"),

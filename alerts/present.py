@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
+from alerts.links import signature
 from alerts.messages import number
 from schemas.alert import Alert
 from schemas.base import TimeZone, web_url
@@ -29,16 +30,20 @@ class DeskConfig(BaseModel):
     :param timezone: the desk's IANA zone (default Europe/Kyiv); every time is shown there, then in UTC.
     :param api_url: the worker's API as the desk reaches it; incident links (`/api/incidents/ID`) and
         Alertmanager's `generatorURL` point there.
+    :param link_key: the API token, when the worker has one: links are signed with it (`alerts.links`), so a
+        click opens the incident without the token.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: TimeZone = "Europe/Kyiv"
     api_url: str = "http://127.0.0.1:6066"
+    link_key: SecretStr | None = None
 
     def incident_url(self, alert: Alert) -> str:
-        """The incident's page in Salvo's API."""
-        return f"{self.api_url.rstrip('/')}/api/incidents/{alert.id}"
+        """The incident's page in Salvo's API, signed when there is a key."""
+        url = f"{self.api_url.rstrip('/')}/api/incidents/{alert.id}"
+        return url if self.link_key is None else f"{url}?sig={signature(alert.id, self.link_key.get_secret_value())}"
 
 
 DEFAULT_DESK = DeskConfig()

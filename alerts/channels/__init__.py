@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.channels.alertmanager import AlertmanagerChannel, AlertmanagerConfig
@@ -29,7 +30,8 @@ class ChannelsConfig(BaseSettings):
     Read from the environment with `__` between levels: `SALVO_EMAIL__HOST=smtp.example.org`,
     `SALVO_EMAIL__PORT=587`, `SALVO_EMAIL__USERNAME`, `SALVO_EMAIL__PASSWORD`, `SALVO_EMAIL__SENDER`,
     `SALVO_EMAIL__STARTTLS=false`, `SALVO_KAFKA__TOPIC_PREFIX`, and the desk's `SALVO_DESK__TIMEZONE`
-    (default Europe/Kyiv) and `SALVO_DESK__API_URL` (where incident links point).
+    (default Europe/Kyiv) and `SALVO_DESK__API_URL` (where incident links point); `SALVO_API_TOKEN`, the
+    worker's API token, signs those links (`alerts.links`).
     """
 
     model_config = SettingsConfigDict(
@@ -42,6 +44,7 @@ class ChannelsConfig(BaseSettings):
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     kafka: KafkaConfig = KafkaConfig()
     desk: DeskConfig = DEFAULT_DESK
+    api_token: SecretStr | None = None
 
 
 def build_channels(
@@ -52,11 +55,12 @@ def build_channels(
     :param producer: a started `AIOKafkaProducer`; without it the `kafka` channel is absent and its
         deliveries dead-letter with "no kafka channel configured".
     """
+    desk = config.desk if config.api_token is None else config.desk.model_copy(update={"link_key": config.api_token})
     channels: dict[str, Channel] = {
         "webhook": WebhookChannel(config.webhook, client=http),
-        "slack": SlackChannel(config.slack, client=http, desk=config.desk),
-        "email": EmailChannel(config.email, desk=config.desk),
-        "alertmanager": AlertmanagerChannel(config.alertmanager, client=http, desk=config.desk),
+        "slack": SlackChannel(config.slack, client=http, desk=desk),
+        "email": EmailChannel(config.email, desk=desk),
+        "alertmanager": AlertmanagerChannel(config.alertmanager, client=http, desk=desk),
     }
     if producer is not None:
         channels["kafka"] = KafkaChannel(config.kafka, producer=producer)

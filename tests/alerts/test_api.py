@@ -143,3 +143,26 @@ async def test_dead_deliveries_are_listed_and_redriven(worker, api) -> None:
     assert redriven.status_code == 202
     assert worker.log[-1].status is DeliveryStatus.DELIVERED
     assert (await api.post("/api/deliveries/nope/redrive")).status_code == 404
+
+
+async def test_a_signed_incident_link_opens_that_incident_read_only_without_the_token(worker: ApiWorker) -> None:
+    """The link a Slack message carries (signed with the API token) opens on a phone, which sends no token."""
+    from pydantic import SecretStr
+
+    from alerts.channels import ChannelsConfig
+    from alerts.present import DeskConfig
+
+    alert, other = make_alert(), make_alert(id="talks-news-0123456789abcdef")
+    worker.incidents.update({alert.id: alert, other.id: other})
+    config = ChannelsConfig(desk=DeskConfig(api_url=worker.url), api_token=SecretStr(TOKEN))
+    link = config.desk.model_copy(update={"link_key": config.api_token}).incident_url(alert)
+    assert "?sig=" in link and TOKEN not in link
+    async with httpx.AsyncClient() as phone:
+        opened = await phone.get(link)
+        assert opened.status_code == 200 and opened.json()["alert"]["id"] == alert.id
+        assert "deliveries" not in opened.json()  # deliveries name subscriptions: the token's, not a link's
+        sig = link.split("?sig=")[1]
+        assert (await phone.get(f"{worker.url}/api/incidents/{quote(other.id)}?sig={sig}")).status_code == 401
+        assert (await phone.get(f"{worker.url}/api/incidents/{quote(alert.id)}?sig={'0' * 32}")).status_code == 401
+        assert (await phone.get(f"{worker.url}/api/incidents/{quote(alert.id)}")).status_code == 401
+        assert (await phone.get(f"{worker.url}/api/incidents?sig={sig}")).status_code == 401  # one incident only
