@@ -49,10 +49,12 @@ def _ruleset(path: Path | None) -> RuleSet:
 
 def _print_table(result: BacktestResult, out: Console) -> None:
     table = Table(title=f"{len(result.alerts)} alert versions from {result.events} events")
-    for column in ("event time (UTC)", "rule", "severity", "status", "v", "group", "value", "title", "id"):
+    # When each version would have gone out (the event time that made it), not when its window starts: a
+    # night's incident starts at 15:00 the day before, its figures arrive in the morning.
+    for column in ("sent at (UTC)", "rule", "severity", "status", "v", "group", "value", "title", "id"):
         table.add_column(column, overflow="fold")
-    for a in result.alerts:
-        table.add_row(a.starts_at.strftime("%Y-%m-%d %H:%M"), a.rule_id, a.severity, a.status, str(a.version),
+    for a, at in zip(result.alerts, result.emitted, strict=True):
+        table.add_row(at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"), a.rule_id, a.severity, a.status, str(a.version),
                       a.group_key, f"{a.value:g}" if a.value is not None else "", a.title, a.id)
     out.print(table)
 

@@ -178,3 +178,18 @@ def test_over_two_years_a_wave_adds_at_most_one_message_per_night_and_alone_neve
     unreported = [sent for sent in noisy.values() if not any(a.facts.drones or a.facts.missiles for a in sent)]
     print(f"{len(noisy)} night incidents with the alerts, {len(plain)} without; {len(unreported)} with no count")
     assert unreported and all(a.severity == "info" for sent in unreported for a in sent)
+
+
+def test_salvo_backtest_shows_when_each_version_would_have_gone_out() -> None:
+    """The table's time is the event time that made the version (the wave at 02:51 UTC, the missiles at 07:30),
+    not the night's start (15:00 the day before): what a desk asks of a backtest is when it would have known."""
+    from typer.testing import CliRunner
+
+    from streams.cli import _register, app
+
+    _register()
+    run = CliRunner().invoke(app, ["backtest", str(SIRENS), str(TESTDATA / "strikes_2023-12-29.csv"),
+                                   "--from", "2023-12-28", "--to", "2023-12-29"], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    assert "2023-12-29 02:51" in run.output and "2023-12-29 07:30" in run.output
+    assert "lead time, attack-night" in run.output
