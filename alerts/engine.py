@@ -281,8 +281,7 @@ class RuleEngine:
                 fired = {"id": incidents.alert_id(rule.id, "all", start), "version": 1, "severity": severity}
             else:
                 higher = SEVERITY_RANK[severity] > SEVERITY_RANK[fired["severity"]]
-                reported = any(m.fact != "alerted" for m in found)  # a wave alone sends one message, no updates
-                if (higher or reported) and nights.changed(rule, fired["sent"], higher, night):
+                if nights.changed(rule, fired["sent"], higher, night, found):
                     status = "updated"
                     fired = {**fired, "version": fired["version"] + 1,
                              "severity": severity if higher else fired["severity"]}

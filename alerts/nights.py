@@ -217,10 +217,14 @@ def met(trigger: Trigger, night: Figures, history: Callable[[int], list[Figures]
     return Met(trigger.id, trigger.fact, severity, value, trigger.escalate.get(severity, trigger.threshold))
 
 
-def changed(rule: NightRule, sent: dict[str, Any], severity_higher: bool, night: Figures) -> bool:
-    """Whether the night changed enough since the last version sent for a reader to get a new one."""
+def changed(rule: NightRule, sent: dict[str, Any], severity_higher: bool, night: Figures,
+            found: list[Met]) -> bool:
+    """Whether the night changed enough since the last version sent for a reader to get a new one. While only
+    air-raid waves (`alerted`) are met, growing figures are no news: a wave alone sends one message."""
     if severity_higher:
         return True
+    if all(m.fact == "alerted" for m in found):
+        return False
     grown = {"drones": night.drones - sent["drones"], "missiles": night.missiles - sent["missiles"],
              "regions": night.regions_count - sent["regions"]}
     return any(grown[fact] >= step for fact, step in rule.step.items())

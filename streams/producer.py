@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 
 from kafka import KafkaProducer
@@ -59,6 +60,12 @@ class FeedProducer:
             self.settings.topic(topic), value=value, key=key, timestamp_ms=timestamp_ms, headers=self.headers,
             partition=partition,
         )
+
+    def publish(self, items: Iterable[FeedItem]) -> None:
+        """Send every item and wait until the broker has them all: what a connector marks sent after."""
+        for item in items:
+            self.send(item)
+        self.flush()
 
     def flush(self, timeout_s: float = 30.0) -> None:
         """Wait until every queued item is acknowledged."""

@@ -60,13 +60,12 @@ FileFormat = Literal["auto", "jsonl", "strikes-csv", "airraid-csv", "news-csv", 
 the air-raid CSV's `oblast, level, started_at, finished_at`), and a `.json` file is a Telegram export."""
 _CONTRACTS: dict[str, type[FeedItem]] = {"news.raw": NewsItem, "strikes.raw": StrikeReport,
                                          "airraid.raw": AirRaidAlert}
+_FEEDS = {contract: topic.removesuffix(".raw") for topic, contract in _CONTRACTS.items()}
 
 
 def feed_of(item: FeedItem) -> str:
     """The feed an item belongs to ("news", "strikes", "airraid"); its raw topic is "<feed>.raw"."""
-    if isinstance(item, NewsItem):
-        return "news"
-    return "airraid" if isinstance(item, AirRaidAlert) else "strikes"
+    return _FEEDS[type(item)]
 
 
 def event_time(item: FeedItem) -> datetime:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +20,6 @@ from streams.feeds.poll import FeedMetrics, Poller, run
 from streams.feeds.rss import FeedPoller
 from streams.feeds.telegram import TelegramPoller
 from streams.producer import FeedProducer
-from streams.sources import FeedItem
 
 
 def serve(registry: CollectorRegistry, pollers: list[Poller], host: str, port: int) -> ThreadingHTTPServer:
@@ -74,15 +72,10 @@ def connect_command(
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     with FeedProducer(settings) as producer, httpx.Client(follow_redirects=True) as client:
 
-        def publish(items: Sequence[FeedItem]) -> None:
-            for item in items:
-                producer.send(item)
-            producer.flush()
-
-        shared = {"state_dir": state_dir, "client": client, "publish": publish, "metrics": metrics}
-        pollers: list[Poller] = [FeedPoller(feed, **shared) for feed in configured.feeds]
-        pollers += [AirRaidPoller(api, token=token.get_secret_value(), **shared)  # type: ignore[union-attr]
-                    for api in configured.airraid]
+        shared = {"state_dir": state_dir, "publish": producer.publish, "metrics": metrics}
+        pollers: list[Poller] = [FeedPoller(feed, client=client, **shared) for feed in configured.feeds]
+        pollers += [AirRaidPoller(api, token=token.get_secret_value(), client=client,  # type: ignore[union-attr]
+                                  **shared) for api in configured.airraid]
         pollers += [TelegramPoller(folder, **shared) for folder in configured.telegram]
         server = serve(registry, pollers, settings.web_host, port) if port else None
         try:

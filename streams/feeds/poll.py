@@ -107,13 +107,11 @@ class Poller:
     (`_sent`, called once the broker acknowledged it).
     """
 
-    def __init__(self, source: Source, *, state_dir: Path, client: httpx.Client,
-                 publish: Callable[[Sequence[Any]], None], metrics: FeedMetrics,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, source: Source, *, state_dir: Path, publish: Callable[[Sequence[Any]], None],
+                 metrics: FeedMetrics, clock: Callable[[], float] = time.time) -> None:
         self.source = source
         self.path = state_dir / f"{source.name}.json"
         self.state = FeedState.load(self.path)
-        self._client = client
         self._publish = publish
         self._metrics = metrics
         self._clock = clock
@@ -162,6 +160,10 @@ class HttpPoller(Poller):
     """A source over HTTP, fetched with a conditional GET; its validators are kept once its items are sent."""
 
     _response: httpx.Response | None = None
+
+    def __init__(self, source: Source, *, client: httpx.Client, **kwargs: Any) -> None:
+        super().__init__(source, **kwargs)
+        self._client = client
 
     def _new(self, now: datetime) -> list[Any] | None:
         self._response = self._get()

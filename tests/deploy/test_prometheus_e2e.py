@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,19 @@ def worker(
     return base
 
 
+@contextmanager
+def serving(command: list[str], ready: str, log: Path, *, env: dict[str, str] | None = None) -> Iterator[None]:
+    """A server process, its output in `log`, until `ready` answers 200; stopped on exit."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(ready, lambda: ok(ready), 30, log, process)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 @pytest.fixture
 def connector(salvo_settings: SalvoSettings, tmp_path: Path) -> Iterator[int]:
     """`salvo connect` on one local RSS feed (the `sources` service's job); the port of its /metrics."""
@@ -85,18 +99,13 @@ def connector(salvo_settings: SalvoSettings, tmp_path: Path) -> Iterator[int]:
     sources = tmp_path / "sources.yaml"
     sources.write_text(f"feeds:\n  - {{name: guardian, url: '{server.url}', interval: 10s, lang: en}}\n")
     port = free_port()
-    log = tmp_path / "connect.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "connect", "--sources", str(sources), "--state-dir",
-             str(tmp_path / "connect"), "--port", str(port)], env=worker_env(salvo_settings), stdout=out,
-            stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "streams.cli", "connect", "--sources", str(sources), "--state-dir",
+               str(tmp_path / "connect"), "--port", str(port)]
     try:
-        wait_for("salvo connect /healthz", lambda: ok(f"http://127.0.0.1:{port}/healthz"), 30, log, process)
-        yield port
+        with serving(command, f"http://127.0.0.1:{port}/healthz", tmp_path / "connect.log",
+                     env=worker_env(salvo_settings)):
+            yield port
     finally:
-        process.terminate()
-        process.wait(timeout=20)
         server.stop()
 
 
@@ -119,20 +128,11 @@ def prometheus(salvo_settings: SalvoSettings, connector: int, tmp_path: Path) ->
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))
     port = free_port()
-    log = tmp_path / "prometheus.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [binary, f"--config.file={path}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )
     base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for("prometheus /-/ready", lambda: ok(f"{base}/-/ready"), 30, log, process)
+    command = [binary, f"--config.file={path}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+               f"--web.listen-address=127.0.0.1:{port}"]
+    with serving(command, f"{base}/-/ready", tmp_path / "prometheus.log"):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def query(prometheus: str, promql: str) -> list[dict[str, Any]]:

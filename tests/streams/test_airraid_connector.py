@@ -58,13 +58,8 @@ def api() -> Iterator[SourceServer]:
 
 def poller(api: SourceServer, state: Path, producer: FeedProducer, client: httpx.Client,
            registry: CollectorRegistry) -> AirRaidPoller:
-    def publish(items: Any) -> None:
-        for item in items:
-            producer.send(item)
-        producer.flush()
-
     return AirRaidPoller(AirRaidApi(name="alerts-in-ua", url=api.url, interval=30), token="t0ken", state_dir=state,
-                         client=client, publish=publish, metrics=FeedMetrics(registry), clock=time.time)
+                         client=client, publish=producer.publish, metrics=FeedMetrics(registry), clock=time.time)
 
 
 def test_each_alert_starts_once_and_ends_once_across_a_restart(

@@ -36,13 +36,8 @@ def items_on_news_raw(settings: SalvoSettings, expect: int) -> list[NewsItem]:
 
 def poller(feed_server: SourceServer, settings: SalvoSettings, state: Path, producer: FeedProducer,
            client: httpx.Client, registry: CollectorRegistry) -> FeedPoller:
-    def publish(items: list[NewsItem]) -> None:
-        for item in items:
-            producer.send(item)
-        producer.flush()
-
     return FeedPoller(Feed(name="guardian", url=feed_server.url, interval=60, lang="en"), state_dir=state,
-                  client=client, publish=publish, metrics=FeedMetrics(registry))
+                      client=client, publish=producer.publish, metrics=FeedMetrics(registry))
 
 
 def test_new_entries_once_across_a_restart_with_conditional_get(

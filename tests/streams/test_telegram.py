@@ -8,9 +8,7 @@ import json
 import shutil
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -60,13 +58,8 @@ def test_the_air_force_post_fires_the_night_from_its_counts() -> None:
 
 
 def _poller(folder: Path, state: Path, producer: FeedProducer, now: datetime) -> TelegramPoller:
-    def publish(items: Any) -> None:
-        for item in items:
-            producer.send(item)
-        producer.flush()
-
     return TelegramPoller(TelegramFolder(name="kpszsu", folder=folder, channel="kpszsu", lang="uk"),
-                          state_dir=state, client=httpx.Client(), publish=publish,
+                          state_dir=state, publish=producer.publish,
                           metrics=FeedMetrics(CollectorRegistry()), clock=now.timestamp)
 
 
